@@ -1,0 +1,15 @@
+"""Values every template can use: the navigation and the display time zone."""
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from console.navigation import navigation
+
+
+def console(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    signed_in = bool(user and user.is_authenticated)
+    return {
+        "nav_items": navigation(request) if signed_in else [],
+        "display_time_zone": settings.TIME_ZONE,
+    }

@@ -1,0 +1,102 @@
+"""Request plumbing every page shares: health probes, log-in for htmx, page headers, toasts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from django.contrib import messages
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
+
+from console.views import health
+
+Handler = Callable[[HttpRequest], HttpResponse]
+PROBES: dict[str, Callable[[HttpRequest], JsonResponse]] = {
+    "/healthz": health.healthz,
+    "/readyz": health.readyz,
+}
+
+
+class HealthCheckMiddleware:
+    """Answers the probes before host validation and the HTTPS redirect, whatever the Host.
+
+    Container and load-balancer probes call by IP over plain http; they must not need an
+    allowed host name or TLS, and they must not touch sessions.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = PROBES.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)
+
+
+class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
+    """An htmx request without a session is sent to the log-in page, never swapped into a table."""
+
+    def handle_no_permission(self, request: HttpRequest, view_func: Callable) -> HttpResponse:
+        if getattr(request, "htmx", False) or request.headers.get("HX-Request") == "true":
+            current = request.headers.get("HX-Current-URL", "")
+            parts = urlsplit(current)
+            next_path = parts.path + (f"?{parts.query}" if parts.query else "") if current else ""
+            login = redirect_to_login(next_path or "/", self.get_login_url(view_func))
+            return HttpResponseClientRedirect(login["Location"])
+        return super().handle_no_permission(request, view_func)
+
+
+class PageHeadersMiddleware:
+    """Signed-in pages are private and never stored; HTML varies on HX-Request."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            patch_cache_control(response, private=True, no_store=True)
+        if response.get("Content-Type", "").startswith("text/html"):
+            patch_vary_headers(response, ("HX-Request",))
+        return response
+
+
+class HtmxMessagesMiddleware:
+    """Carries Django messages to htmx requests as one ``messages`` HX-Trigger event.
+
+    Full pages render the same messages in the layout; a redirect leaves them for the next page.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        htmx = getattr(request, "htmx", None)
+        if not htmx or htmx.boosted or htmx.history_restore_request:
+            return response
+        if 300 <= response.status_code < 400 or "HX-Redirect" in response:
+            return response
+        if "HX-Location" in response or "HX-Refresh" in response:
+            return response
+        pending = [
+            {"level": m.level_tag, "text": str(m)} for m in messages.get_messages(request)
+        ]
+        if pending:
+            if "HX-Trigger" in response:
+                try:
+                    existing = json.loads(response["HX-Trigger"])
+                except ValueError:
+                    existing = {response["HX-Trigger"]: None}
+                existing["messages"] = pending
+                response["HX-Trigger"] = json.dumps(existing)
+            else:
+                trigger_client_event(response, "messages", pending)
+        return response

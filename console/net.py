@@ -1,0 +1,28 @@
+"""The one client-address rule, shared by the lock-out and the audit log."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The connecting address; behind a proxy, ``X-Real-IP`` (which the proxy overwrites).
+
+    ``X-Forwarded-For`` is never read: a client can append anything to it, so trusting it
+    would let anyone evade the lock-out or lock out someone else.
+    """
+    if settings.CONSOLE_BEHIND_PROXY:
+        raw = request.META.get("HTTP_X_REAL_IP", "")
+    else:
+        raw = request.META.get("REMOTE_ADDR", "")
+    try:
+        return str(ipaddress.ip_address(raw.strip()))
+    except ValueError:
+        return None
+
+
+def client_ip_for_axes(request: HttpRequest) -> str:
+    return client_ip(request) or "unknown"

@@ -1,0 +1,32 @@
+"""Test mode: fixed keys, short Dr.Gero timeouts, a file-based SQLite database in WAL mode."""
+
+from console.settings.base import *  # noqa: F403
+from console.settings.base import DATABASES, VAR_DIR, keyring
+
+CONSOLE_ENV = "test"
+DEBUG = False
+# Fixed, public test keys: they protect nothing outside the test suite.
+SECRET_KEY = "test-secret-key-not-for-any-real-deployment-0123456789abcdef"  # noqa: S105
+CONSOLE_TOKEN_KEYS = keyring(
+    "CONSOLE_TOKEN_KEYS", "test1:dGVzdC10b2tlbi1rZXktMDAwMDAwMDAwMDAwMDAwMDA="
+)
+CONSOLE_AUDIT_KEYS = keyring(
+    "CONSOLE_AUDIT_KEYS", "test1:dGVzdC1hdWRpdC1rZXktMDAwMDAwMDAwMDAwMDAwMDA="
+)
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so that concurrent-write tests use real separate connections.
+    DATABASES["default"]["NAME"] = str(VAR_DIR / "test-console.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-console.sqlite3")}
+
+DRGERO_API_BASE = "http://127.0.0.1:9"  # tests point services at their own sandbox
+DRGERO_TIMEOUT = (1.0, 1.5)
+DRGERO_BACKOFF_BASE = 0.01
+DRGERO_RETRY_AFTER_CAP = 0.2
+
+AXES_ENABLED = False
+CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "test-audit-head.json"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

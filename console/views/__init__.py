@@ -1,0 +1,1 @@
+"""Views: short functions that parse the request, call one service and render."""

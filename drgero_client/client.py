@@ -1,0 +1,526 @@
+"""``DrGeroClient``: one instance per user token over a shared, token-free requests session."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import random
+import time
+from email.utils import parsedate_to_datetime
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from drgero_client.errors import (
+    APIError,
+    DrGeroConnectionError,
+    DrGeroError,
+    DrGeroTimeoutError,
+    InvalidResponseError,
+    RateLimitError,
+    error_class_for,
+)
+from drgero_client.types import (
+    LIST_KEYS,
+    BaseModel,
+    DatasetSize,
+    Leaderboard,
+    Model,
+    Page,
+    Run,
+    Schedule,
+    parse_list,
+    unwrap_list,
+    unwrap_object,
+)
+
+__all__ = ["DrGeroClient", "new_session"]
+
+logger = logging.getLogger("drgero_client")
+
+USER_AGENT = "drgero-console/0.1 (+drgero_client)"
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name",
+        "description",
+        "leaderboard_ids",
+        "creation_mode",
+        "auto_update_model",
+        "continuous_self_learning",
+        "hypertuning_parameters",
+    }
+)
+_UNSET: Any = object()
+
+
+def new_session(pool_size: int = 20) -> requests.Session:
+    """A token-free session with a connection pool, to share between clients of one thread."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class _Call:
+    status: int
+    body: Any
+    headers: Any
+
+
+class DrGeroClient:
+    """A client for the Dr.Gero Models API, acting with one token.
+
+    Args:
+        base_url: Dr.Gero's address; ``https://``, or ``http://`` only for a loopback host.
+        token: the user's ``drgero_…`` API token. It goes on each request's headers and
+            never onto the session, into ``repr``, an exception or a log record.
+        timeout: (connect, read) seconds for each attempt.
+        max_retries: how many times an idempotent read is retried on a transient failure.
+        session: a shared, token-free ``requests.Session`` for pooled connections.
+        backoff_base: the first retry's delay in seconds; it doubles each time, with jitter.
+        retry_after_cap: the longest ``Retry-After`` waited for; a longer one raises at once.
+        total_budget: the most seconds one call may take, retries included.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 20.0),
+        max_retries: int = 2,
+        session: requests.Session | None = None,
+        backoff_base: float = 0.5,
+        retry_after_cap: float = 5.0,
+        total_budget: float | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("plain http is allowed only for a loopback host; use https")
+        if not token or not isinstance(token, str):
+            raise ValueError("a Dr.Gero token is required")
+        self.base_url = base_url.rstrip("/")
+        self.__token = token
+        self.timeout = timeout
+        self.max_retries = max(0, max_retries)
+        self.backoff_base = backoff_base
+        self.retry_after_cap = retry_after_cap
+        self.total_budget = total_budget or (
+            (timeout[0] + timeout[1]) * (self.max_retries + 1) + retry_after_cap
+        )
+        self._session = session or new_session()
+
+    def __repr__(self) -> str:
+        return f"DrGeroClient(base_url={self.base_url!r}, token='***')"
+
+    __str__ = __repr__
+
+    # -- models ---------------------------------------------------------------------------
+
+    def list_models(self, *, limit: int = 50, offset: int = 0) -> Page[Model]:
+        """One page of the workspace's models.
+
+        Returns:
+            A ``Page`` of ``Model``; ``total`` is set when Dr.Gero gives it.
+        Raises:
+            DrGeroError: any failure (see ``drgero_client.errors``).
+        """
+        body = self._request(
+            "GET", "/api/models", params={"limit": limit, "offset": offset}
+        ).body
+        items, total = unwrap_list(body)
+        return Page(parse_list(items, Model.from_api), total, limit, offset)
+
+    def iter_models(self, *, page_size: int = 50, max_items: int | None = None) -> Iterator[Model]:
+        """Every model, fetched page by page; stops after ``max_items`` when given."""
+        yield from self._iterate(self.list_models, page_size, max_items)
+
+    def create_model(
+        self,
+        *,
+        name: str,
+        description: str | None = None,
+        leaderboard_ids: list[str] | tuple[str, ...] | None = None,
+        creation_mode: str | None = "auto",
+        auto_update_model: bool | None = None,
+        continuous_self_learning: bool | None = None,
+        hypertuning_parameters: bool | None = None,
+    ) -> Model:
+        """Create a model (``POST /api/models``, needs ``models:write``). Never retried."""
+        payload: dict[str, Any] = {"name": name}
+        optional = {
+            "description": description,
+            "leaderboard_ids": list(leaderboard_ids) if leaderboard_ids is not None else None,
+            "creation_mode": creation_mode,
+            "auto_update_model": auto_update_model,
+            "continuous_self_learning": continuous_self_learning,
+            "hypertuning_parameters": hypertuning_parameters,
+        }
+        payload.update({k: v for k, v in optional.items() if v is not None})
+        body = self._request("POST", "/api/models", json_body=payload).body
+        return Model.from_api(unwrap_object(body, "model"))
+
+    def get_model(self, model_id: str) -> Model:
+        """One model by id. Raises ``NotFoundError`` for an id outside the token's workspace."""
+        body = self._request("GET", "/api/models/{id}", path_args=(model_id,)).body
+        return Model.from_api(unwrap_object(body, "model"))
+
+    def update_model(self, model_id: str, **fields: Any) -> Model | None:
+        """PATCH only the fields given (snake_case names). Never retried.
+
+        Returns:
+            The updated model, or None when Dr.Gero answers with an empty body.
+        """
+        unknown = set(fields) - UPDATABLE_FIELDS
+        if unknown:
+            raise ValueError(f"not an updatable model field: {', '.join(sorted(unknown))}")
+        if "leaderboard_ids" in fields:
+            fields["leaderboard_ids"] = list(fields["leaderboard_ids"])
+        return self._patch_model(model_id, fields)
+
+    def delete_model(self, model_id: str) -> None:
+        """Delete a model for the whole workspace. Never retried."""
+        self._request("DELETE", "/api/models/{id}", path_args=(model_id,))
+
+    def set_schedule(self, model_id: str, schedule: Schedule | None) -> Model | None:
+        """Set ``fine_tune_schedule``, or clear it with None (sends ``null``). Never retried."""
+        value = schedule.to_api() if schedule is not None else None
+        return self._patch_model(model_id, {"fine_tune_schedule": value})
+
+    def _patch_model(self, model_id: str, payload: dict[str, Any]) -> Model | None:
+        body = self._request(
+            "PATCH", "/api/models/{id}", path_args=(model_id,), json_body=payload
+        ).body
+        if body is None:
+            return None
+        return Model.from_api(unwrap_object(body, "model"))
+
+    # -- base models and leaderboards -------------------------------------------------------
+
+    def list_base_models(self) -> list[BaseModel]:
+        """The base models a fine-tune can start from."""
+        items, _ = unwrap_list(self._request("GET", "/api/base-models").body)
+        return list(parse_list(items, BaseModel.from_api))
+
+    def list_model_leaderboards(self, model_id: str) -> list[Leaderboard]:
+        """The leaderboards assigned to a model."""
+        body = self._request("GET", "/api/models/{id}/leaderboards", path_args=(model_id,)).body
+        items, _ = unwrap_list(body)
+        return list(parse_list(items, Leaderboard.from_api))
+
+    def list_leaderboards(self, *, limit: int = 50, offset: int = 0) -> Page[Leaderboard]:
+        """One page of leaderboards (needs ``leaderboards:read``)."""
+        body = self._request(
+            "GET", "/api/leaderboards", params={"limit": limit, "offset": offset}
+        ).body
+        items, total = unwrap_list(body)
+        return Page(parse_list(items, Leaderboard.from_api), total, limit, offset)
+
+    def iter_leaderboards(
+        self, *, page_size: int = 50, max_items: int | None = None
+    ) -> Iterator[Leaderboard]:
+        """Every leaderboard, page by page."""
+        yield from self._iterate(self.list_leaderboards, page_size, max_items)
+
+    # -- fine-tune runs -------------------------------------------------------------------
+
+    def list_runs(self, model_id: str) -> list[Run]:
+        """A model's fine-tune runs, as Dr.Gero reports them now."""
+        body = self._request(
+            "GET", "/api/models/{id}/fine-tune/runs", path_args=(model_id,)
+        ).body
+        items, _ = unwrap_list(body)
+        return list(parse_list(items, Run.from_api))
+
+    def start_run(
+        self,
+        model_id: str,
+        *,
+        dataset_size: DatasetSize,
+        create_synthetic_data: bool,
+        hypertuning_enabled: bool,
+    ) -> Run | None:
+        """Start a fine-tune run (needs ``models:fine-tune``). Sent once, never retried.
+
+        Returns:
+            The new run when Dr.Gero describes it, else None.
+        Raises:
+            DrGeroTimeoutError: with ``request_sent=True`` the run may have started.
+        """
+        payload = {
+            "dataset_size": dataset_size.to_api(),
+            "create_synthetic_data": create_synthetic_data,
+            "hypertuning_enabled": hypertuning_enabled,
+        }
+        body = self._request(
+            "POST", "/api/models/{id}/fine-tune/run", path_args=(model_id,), json_body=payload
+        ).body
+        return _optional_run(body)
+
+    def sync_runs(self, model_id: str, *, run_id: str | None = None) -> list[Run]:
+        """Ask Dr.Gero to refresh run state, for all runs or one; returns what it reports."""
+        payload = {"run_id": run_id} if run_id else {}
+        body = self._request(
+            "POST", "/api/models/{id}/fine-tune/sync", path_args=(model_id,), json_body=payload
+        ).body
+        if body is None:
+            return []
+        if isinstance(body, list) or (isinstance(body, dict) and _has_list(body)):
+            items, _ = unwrap_list(body)
+            return list(parse_list(items, Run.from_api))
+        single = _optional_run(body)
+        return [single] if single else []
+
+    # -- health ---------------------------------------------------------------------------
+
+    def health(self) -> bool:
+        """True when ``/healthz`` answers 2xx."""
+        self._request("GET", "/healthz", authenticated=False)
+        return True
+
+    # -- the one request method -----------------------------------------------------------
+
+    def _iterate(self, fetch: Any, page_size: int, max_items: int | None) -> Iterator[Any]:
+        offset, seen = 0, 0
+        while True:
+            page = fetch(limit=page_size, offset=offset)
+            for item in page.items:
+                yield item
+                seen += 1
+                if max_items is not None and seen >= max_items:
+                    return
+            if not page.items or not page.has_more:
+                return
+            offset += len(page.items)
+
+    def _request(
+        self,
+        method: str,
+        template: str,
+        *,
+        path_args: tuple[str, ...] = (),
+        params: dict[str, Any] | None = None,
+        json_body: Any = _UNSET,
+        authenticated: bool = True,
+    ) -> _Call:
+        """Send one call: timeout, headers, quoted ids, retry rule, JSON parsing, error mapping.
+
+        Retries are written here rather than with urllib3's ``Retry`` on a mounted adapter:
+        the session is shared between clients and threads, a ``Retry-After`` beyond the cap
+        must raise at once instead of sleeping, and writes must never be retried whatever
+        adapter the caller mounted.
+        """
+        path = template
+        if path_args:
+            path = template.replace("{id}", quote(str(path_args[0]), safe=""))
+        url = self.base_url + path
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
+        if authenticated:
+            headers["Authorization"] = f"Bearer {self.__token}"
+        data = None
+        if json_body is not _UNSET:
+            headers["Content-Type"] = "application/json"
+            data = json.dumps(json_body, separators=(",", ":")).encode()
+        idempotent = method == "GET"
+        deadline = time.monotonic() + self.total_budget
+        attempt = 0
+        started = time.monotonic()
+        while True:
+            try:
+                call = self._send(method, url, headers, params, data, idempotent)
+            except DrGeroConnectionError as exc:
+                if idempotent and attempt < self.max_retries:
+                    delay = self._backoff(attempt)
+                    if time.monotonic() + delay < deadline:
+                        attempt += 1
+                        time.sleep(delay)
+                        continue
+                self._log(method, template, None, started, attempt)
+                raise exc
+            if call.status < 400:
+                self._log(method, template, call.status, started, attempt)
+                return call
+            error = _api_error(call)
+            if idempotent and call.status in RETRY_STATUSES and attempt < self.max_retries:
+                delay = self._retry_delay(error, attempt)
+                if delay is not None and time.monotonic() + delay < deadline:
+                    attempt += 1
+                    time.sleep(delay)
+                    continue
+            self._log(method, template, call.status, started, attempt)
+            raise error
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        params: dict[str, Any] | None,
+        data: bytes | None,
+        idempotent: bool,
+    ) -> _Call:
+        try:
+            response = self._session.request(
+                method,
+                url,
+                headers=headers,
+                params=params,
+                data=data,
+                timeout=self.timeout,
+                allow_redirects=idempotent,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise DrGeroTimeoutError(
+                "Dr.Gero could not be reached in time", request_sent=False
+            ) from _chain(exc)
+        except requests.exceptions.ReadTimeout as exc:
+            raise DrGeroTimeoutError(
+                "Dr.Gero did not answer in time", request_sent=True
+            ) from _chain(exc)
+        except requests.exceptions.ConnectionError as exc:
+            sent = not _never_connected(exc)
+            raise DrGeroConnectionError(
+                "The connection to Dr.Gero failed", request_sent=sent
+            ) from _chain(exc)
+        except requests.exceptions.RequestException as exc:
+            raise DrGeroConnectionError(
+                "The request to Dr.Gero failed", request_sent=True
+            ) from _chain(exc)
+        raw = response.content
+        body: Any = None
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                if response.status_code < 400:
+                    raise InvalidResponseError(
+                        "Dr.Gero answered with something that is not JSON",
+                        status=response.status_code,
+                    ) from None
+                body = {"error": raw[:200].decode("utf-8", "replace")}
+        return _Call(response.status_code, body, response.headers)
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter keeps many console processes from retrying in step.
+        return random.uniform(0, self.backoff_base * (2**attempt))  # noqa: S311
+
+    def _retry_delay(self, error: APIError, attempt: int) -> float | None:
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            if error.retry_after > self.retry_after_cap:
+                return None
+            return error.retry_after
+        return self._backoff(attempt)
+
+    def _log(
+        self, method: str, template: str, status: int | None, started: float, retries: int
+    ) -> None:
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        logger.info(
+            "drgero %s %s -> %s in %sms (%s retries)",
+            method,
+            template,
+            status if status is not None else "no answer",
+            duration_ms,
+            retries,
+            extra={
+                "method": method,
+                "path": template,
+                "status": status,
+                "duration_ms": duration_ms,
+                "retries": retries,
+            },
+        )
+
+
+def _chain(exc: BaseException) -> DrGeroError:
+    """A token-free stand-in for a transport error, for ``raise … from``.
+
+    requests' own exceptions can carry the prepared request with its Authorization header;
+    chaining a plain summary keeps the cause readable without keeping the token.
+    """
+    return DrGeroError(f"{type(exc).__name__}: {_describe(exc)}")
+
+
+def _describe(exc: BaseException) -> str:
+    reason = exc.args[0] if exc.args else ""
+    text = str(getattr(reason, "reason", reason) or type(exc).__name__)
+    return text[:200]
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    text = repr(exc.args)
+    return any(
+        marker in text
+        for marker in ("NewConnectionError", "Connection refused", "NameResolutionError")
+    )
+
+
+def _api_error(call: _Call) -> APIError:
+    body = call.body if isinstance(call.body, dict) else {}
+    message = body.get("error") or body.get("message") or body.get("detail")
+    if isinstance(message, dict):
+        message = message.get("message")
+    if not isinstance(message, str) or not message:
+        message = f"Dr.Gero answered {call.status}"
+    code = body.get("code")
+    details = body.get("details")
+    request_id = (
+        call.headers.get("X-Request-Id")
+        or call.headers.get("X-Request-ID")
+        or body.get("request_id")
+        or body.get("requestId")
+    )
+    cls = error_class_for(call.status)
+    kwargs: dict[str, Any] = {
+        "status": call.status,
+        "code": code if isinstance(code, str) else None,
+        "details": details if isinstance(details, dict) else {},
+        "request_id": request_id if isinstance(request_id, str) else None,
+    }
+    if cls is RateLimitError:
+        return RateLimitError(message, retry_after=_retry_after(call.headers), **kwargs)
+    return cls(message, **kwargs)
+
+
+def _retry_after(headers: Any) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _has_list(body: dict[str, Any]) -> bool:
+    return any(isinstance(body.get(k), list) for k in LIST_KEYS)
+
+
+def _optional_run(body: Any) -> Run | None:
+    inner = unwrap_object(body, "run")
+    if isinstance(inner, dict) and any(k in inner for k in ("id", "run_id", "runId")):
+        return Run.from_api(inner)
+    return None

@@ -1,0 +1,36 @@
+// The console's one script: toasts for the messages channel and for unexpected failures.
+// No inline scripts anywhere: the Content-Security-Policy forbids them.
+(function () {
+  "use strict";
+
+  function toast(text, level) {
+    var region = document.getElementById("toasts");
+    if (!region) { return; }
+    var item = document.createElement("div");
+    item.className = "toast toast--" + (level || "info");
+    item.textContent = text;
+    region.appendChild(item);
+    window.setTimeout(function () { item.remove(); }, 8000);
+  }
+
+  document.body.addEventListener("messages", function (event) {
+    var list = (event.detail && event.detail.value) || [];
+    list.forEach(function (m) { toast(m.text, m.level); });
+  });
+
+  // htmx 2 does not swap unexpected 4xx/5xx answers: say so instead of failing silently.
+  document.body.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    toast("The console could not complete that (" + status + "). Nothing was lost; try again.", "error");
+  });
+  document.body.addEventListener("htmx:sendError", function () {
+    toast("The console did not answer. Check your connection and try again.", "error");
+  });
+
+  // After a swap, move focus to an element that asks for it (dialogs, forms with errors).
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.elt && event.detail.elt.querySelector
+      ? event.detail.elt.querySelector("[data-autofocus]") : null;
+    if (target) { target.focus(); }
+  });
+}());
