@@ -2,15 +2,28 @@
 
 from django.urls import include, path
 
-from console.views import auth, health, home
-
-app_name = "console"
+from console.views import account, audit, auth, health, home, team
 
 console_patterns = [
     path("", home.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("account/password/", auth.PasswordChangeView.as_view(), name="password-change"),
+    path(
+        "account/set-password/<uidb64>/<token>/",
+        team.SetPasswordView.as_view(),
+        name="set-password",
+    ),
+    path("account/token/", account.token_page, name="token"),
+    path("account/token/recheck/", account.token_recheck_view, name="token-recheck"),
+    path("account/token/remove/", account.token_remove_view, name="token-remove"),
+    path("audit/", audit.audit_log, name="audit"),
+    path("audit/export.csv", audit.audit_export_csv, name="audit-export-csv"),
+    path("audit/export.jsonl", audit.audit_export_jsonl, name="audit-export-jsonl"),
+    path("team/", team.team, name="team"),
+    path("team/add/", team.team_add, name="team-add"),
+    path("team/<int:user_id>/role/", team.team_role, name="team-role"),
+    path("team/<int:user_id>/deactivate/", team.team_deactivate, name="team-deactivate"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

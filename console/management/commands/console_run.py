@@ -1,0 +1,44 @@
+"""``manage.py console_run``: what `make run` starts — the sandbox (demo mode) and the console."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Migrate, start the sandbox in demo mode, ensure the demo account, serve the console."
+
+    requires_system_checks: list[str] = []
+
+    def handle(self, **options: Any) -> None:
+        port = int(os.environ.get("PORT", "8000"))
+        call_command("migrate", interactive=False, verbosity=0)
+        sandbox = None
+        if settings.CONSOLE_ENV == "demo":
+            from console.services.team import demo_account_ensure
+            from drgero_client.sandbox import SandboxServer
+
+            # In-process, on a daemon thread: Ctrl-C stops the console and the sandbox at once.
+            sandbox = SandboxServer("127.0.0.1", settings.SANDBOX_PORT, seed="demo").start()
+            account = settings.DEMO_ACCOUNT
+            demo_account_ensure(**account)
+            self.stdout.write(f"Dr.Gero sandbox: {sandbox.url} (demo data)")
+            self.stdout.write(
+                f"Console: http://127.0.0.1:{port}/  — log in as "
+                f"{account['username']} / {account['password']} (an Admin)"
+            )
+        else:
+            self.stdout.write(
+                f"Console: http://127.0.0.1:{port}/  — Dr.Gero at {settings.DRGERO_API_BASE}. "
+                "Create the first Admin with: .venv/bin/python manage.py createsuperuser"
+            )
+        try:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+        finally:
+            if sandbox is not None:
+                sandbox.stop()

@@ -1,0 +1,175 @@
+"""Audit log reads: filtering, keyset pages and streamed exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from console.models import AuditEvent
+
+PAGE_SIZE = 50
+EXPORT_BATCH = 2000
+
+ACTION_WORDS = {
+    "model.create": "created a model",
+    "model.update": "edited a model",
+    "model.delete": "deleted a model",
+    "run.start": "started a fine-tune run",
+    "run.start.resolved": "learned how a run start ended",
+    "run.sync": "synced fine-tune runs",
+    "schedule.update": "changed a fine-tune schedule",
+    "schedule.clear": "turned off a fine-tune schedule",
+    "token.set": "saved a Dr.Gero token",
+    "token.check": "re-checked a Dr.Gero token",
+    "token.remove": "removed a Dr.Gero token",
+    "team.member_add": "added a member",
+    "team.role_change": "changed a member's role",
+    "team.deactivate": "deactivated a member",
+    "audit.export": "exported the audit log",
+}
+
+
+def action_words(action: str) -> str:
+    return ACTION_WORDS.get(action, action)
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    actor: str = ""
+    action: str = ""
+    model: str = ""
+    outcome: str = ""
+    since: Any = None
+    until: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (str(v) if v is not None else "") for k, v in self.__dict__.items() if v}
+
+
+def audit_filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.all()
+    if filters.actor:
+        events = events.filter(actor_username=filters.actor)
+    if filters.action:
+        events = events.filter(Q(action=filters.action) | Q(action__startswith=filters.action + "."))
+    if filters.model:
+        events = events.filter(model_id=filters.model)
+    if filters.outcome:
+        events = events.filter(outcome=filters.outcome)
+    tz = timezone.get_current_timezone()
+    if filters.since:
+        events = events.filter(created_at__gte=datetime.combine(filters.since, time.min, tz))
+    if filters.until:
+        end = datetime.combine(filters.until, time.min, tz) + timedelta(days=1)
+        events = events.filter(created_at__lt=end)
+    return events
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    events: list[AuditEvent]
+    newer: int | None  # ?after=… shows the page of newer events
+    older: int | None  # ?before=… shows the page of older events
+
+
+def audit_page(
+    filters: AuditFilters, *, before: int | None = None, after: int | None = None
+) -> KeysetPage:
+    """Newest first, PAGE_SIZE at a time, by sequence number; no count over the table."""
+    events = audit_filtered(filters)
+    if after is not None:
+        rows = list(events.filter(seq__gt=after).order_by("seq")[: PAGE_SIZE + 1])
+        has_newer = len(rows) > PAGE_SIZE
+        rows = list(reversed(rows[:PAGE_SIZE]))
+        has_older = bool(rows) and events.filter(seq__lt=rows[-1].seq).exists()
+    else:
+        if before is not None:
+            events = events.filter(seq__lt=before)
+        rows = list(events.order_by("-seq")[: PAGE_SIZE + 1])
+        has_older = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        has_newer = before is not None and bool(rows) and audit_filtered(filters).filter(
+            seq__gt=rows[0].seq
+        ).exists()
+    return KeysetPage(
+        rows,
+        newer=rows[0].seq if rows and has_newer else None,
+        older=rows[-1].seq if rows and has_older else None,
+    )
+
+
+def neutralise(value: Any) -> str:
+    """Spreadsheet-formula cells become text: a leading = + - @ tab or CR gets a quote."""
+    text = "" if value is None else str(value)
+    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+EXPORT_FIELDS = (
+    "seq",
+    "created_at",
+    "actor_username",
+    "action",
+    "target_type",
+    "target_id",
+    "target_name",
+    "outcome",
+    "status_code",
+    "message",
+    "changes",
+    "client_ip",
+    "refers_to_seq",
+    "mac",
+)
+
+
+def _rows(filters: AuditFilters) -> Iterator[AuditEvent]:
+    events = audit_filtered(filters)
+    last = None
+    while True:
+        batch = events if last is None else events.filter(seq__lt=last)
+        rows = list(batch.order_by("-seq")[:EXPORT_BATCH])
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+
+
+def _value(event: AuditEvent, name: str) -> Any:
+    value = getattr(event, name)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def audit_csv_lines(filters: AuditFilters) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow(EXPORT_FIELDS)
+    yield flush()
+    for event in _rows(filters):
+        writer.writerow([neutralise(_value(event, name)) for name in EXPORT_FIELDS])
+        yield flush()
+
+
+def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:
+    for event in _rows(filters):
+        record = {name: _value(event, name) for name in EXPORT_FIELDS}
+        record["changes"] = json.loads(event.changes or "{}")
+        yield json.dumps(record, ensure_ascii=False) + "\n"

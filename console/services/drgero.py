@@ -1,0 +1,243 @@
+"""Building a member's Dr.Gero client, and turning every Dr.Gero outcome into plain words."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import requests
+from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from drgero_client import (
+    AuthenticationError,
+    ConflictError,
+    DrGeroClient,
+    DrGeroConnectionError,
+    DrGeroError,
+    DrGeroTimeoutError,
+    InvalidResponseError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PaymentRequiredError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+    new_session,
+)
+
+_local = threading.local()
+
+T = TypeVar("T")
+
+
+def pooled_session() -> requests.Session:
+    """One token-free session per thread, so pages reuse connections to Dr.Gero."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = new_session()
+    return session
+
+
+@sensitive_variables("token")
+def build_client(token: str) -> DrGeroClient:
+    return DrGeroClient(
+        settings.DRGERO_API_BASE,
+        token,
+        timeout=settings.DRGERO_TIMEOUT,
+        max_retries=settings.DRGERO_MAX_RETRIES,
+        backoff_base=settings.DRGERO_BACKOFF_BASE,
+        retry_after_cap=settings.DRGERO_RETRY_AFTER_CAP,
+        session=pooled_session(),
+    )
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What went wrong, in plain words, and what to do next."""
+
+    kind: str
+    message: str
+    http_status: int
+    status_code: int | None = None  # Dr.Gero's status, when it answered
+    missing_scope: str | None = None
+    retry_after: int | None = None
+    field_errors: dict[str, str] = field(default_factory=dict)
+    nothing_changed: bool = True
+
+    @property
+    def audit_outcome(self) -> str:
+        """``unknown`` when a write was sent and no answer came back; else ``failed``."""
+        return "unknown" if self.status_code is None and not self.nothing_changed else "failed"
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A service's answer: a value, or a problem — never an exception for Dr.Gero's failures."""
+
+    value: T | None = None
+    problem: Problem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+# What each scope lets a member do, in words for messages.
+SCOPE_WORDS = {
+    "models:read": "read models",
+    "models:write": "change models",
+    "models:fine-tune": "start or sync fine-tune runs",
+    "leaderboards:read": "list leaderboards",
+}
+
+NO_TOKEN = Problem(
+    "no_token",
+    "You have not added your Dr.Gero token yet. Add it on My token to see and change models.",
+    200,
+)
+TOKEN_UNREADABLE = Problem(
+    "token_unreadable",
+    "Your saved Dr.Gero token can no longer be read by the console. "
+    "Please enter your token again on My token.",
+    200,
+)
+
+
+def explain(
+    error: DrGeroError, *, write: bool = False, what: str = "model", scope: str | None = None
+) -> Problem:
+    """One mapping from a client error to a plain-language problem, used by every page.
+
+    ``write`` says whether the call could have changed something: a timed-out write may have
+    been applied, so "nothing was changed" is said only when that is certain.
+    """
+    status = getattr(error, "status", None)
+    if isinstance(error, AuthenticationError):
+        return Problem(
+            "token_rejected",
+            "Dr.Gero did not accept your token. It may have expired or been revoked. "
+            "Enter a new one on My token.",
+            403,
+            status,
+        )
+    if isinstance(error, PaymentRequiredError) or (
+        isinstance(error, PermissionDeniedError) and error.mentions_plan
+    ):
+        return Problem(
+            "plan",
+            "This needs a paid Dr.Gero plan. Nothing was changed. A Dr.Gero workspace owner or "
+            "admin can change the plan.",
+            403,
+            status,
+        )
+    if isinstance(error, PermissionDeniedError):
+        missing = error.missing_scope or scope
+        if missing:
+            words = SCOPE_WORDS.get(missing, f"do this ({missing})")
+            message = (
+                f"Your Dr.Gero token can't {words} (it lacks {missing}). "
+                "Ask a Dr.Gero workspace admin for a token with that scope."
+            )
+        else:
+            message = (
+                "Dr.Gero refused this for your token or your Dr.Gero role. "
+                "Ask a Dr.Gero workspace admin."
+            )
+        return Problem("scope", message, 403, status, missing_scope=missing)
+    if isinstance(error, NotFoundError):
+        return Problem(
+            "not_found",
+            f"This {what} no longer exists in Dr.Gero — someone may have deleted it.",
+            404,
+            status,
+        )
+    if isinstance(error, ConflictError):
+        return Problem(
+            "conflict",
+            f"Dr.Gero can't do that right now: {error.message}. Nothing was changed.",
+            409,
+            status,
+        )
+    if isinstance(error, ValidationError):
+        return Problem(
+            "invalid",
+            f"Dr.Gero refused the request: {error.message}. Nothing was changed.",
+            422,
+            status,
+            field_errors=error.field_errors,
+        )
+    if isinstance(error, PayloadTooLargeError):
+        return Problem(
+            "too_large", "That is too large for Dr.Gero. Nothing was changed.", 422, status
+        )
+    if isinstance(error, RateLimitError):
+        wait = math.ceil(error.retry_after) if error.retry_after is not None else None
+        when = f"in {wait} seconds" if wait is not None else "in a minute"
+        return Problem(
+            "busy",
+            f"Dr.Gero is busy; try again {when}. Nothing was changed.",
+            503,
+            status,
+            retry_after=wait,
+        )
+    if isinstance(error, DrGeroTimeoutError | DrGeroConnectionError):
+        maybe = write and error.request_sent
+        return Problem(
+            "unavailable",
+            "Dr.Gero did not answer. "
+            + (
+                "The change may or may not have been applied: reload to check before trying "
+                "again."
+                if maybe
+                else "Nothing was changed; try again."
+                if write
+                else "Try again in a moment."
+            ),
+            504 if isinstance(error, DrGeroTimeoutError) else 502,
+            None,
+            nothing_changed=not maybe,
+        )
+    if isinstance(error, InvalidResponseError):
+        return Problem(
+            "bad_answer",
+            "Dr.Gero answered with something the console could not read. "
+            + ("Reload to check whether the change was applied." if write else "Try again."),
+            502,
+            error.status,
+            nothing_changed=not write,
+        )
+    if isinstance(error, ServerError):
+        # A 5xx on a write may come from a proxy after Dr.Gero applied it.
+        return Problem(
+            "unavailable",
+            "Dr.Gero did not answer properly ("
+            + str(status)
+            + "). "
+            + (
+                "The change may not have been applied: reload to check before trying again."
+                if write
+                else "Try again in a moment."
+            ),
+            502 if status != 503 else 503,
+            status,
+            nothing_changed=not write,
+        )
+    return Problem(
+        "error",
+        f"Dr.Gero answered {status}: {getattr(error, 'message', '')}",
+        502,
+        status,
+        nothing_changed=not write,
+    )
+
+
+def call(fn: Any, *args: Any, write: bool = False, what: str = "model", **kwargs: Any) -> Outcome:
+    """Run one client call and fold any Dr.Gero failure into an ``Outcome``."""
+    try:
+        return Outcome(value=fn(*args, **kwargs))
+    except DrGeroError as exc:
+        return Outcome(problem=explain(exc, write=write, what=what))

@@ -1,0 +1,174 @@
+"""Team administration: members, roles, deactivation — every change audited."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.contrib.auth.tokens import default_token_generator
+from django.db import transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from console.roles import GROUP_ROLES, Role, role_of
+from console.services.audit import SYSTEM, Actor, Target, audit_record
+
+ROLE_GROUP = {role: name for name, role in GROUP_ROLES.items()}
+
+
+class TeamRuleError(Exception):
+    """A team change that would break a rule (the last Admin, deactivating oneself)."""
+
+
+@dataclass(frozen=True)
+class NewMember:
+    user: Any
+    initial_password: str | None
+    set_password_path: str | None
+
+
+def set_role_groups(user: Any, role: Role | None) -> None:
+    user.groups.remove(*Group.objects.filter(name__in=GROUP_ROLES))
+    if role is not None:
+        user.groups.add(Group.objects.get(name=ROLE_GROUP[role]))
+    if hasattr(user, "_console_role"):
+        del user._console_role
+
+
+def role_label(user: Any) -> str:
+    role = role_of(user)
+    return role.label if role else "No role"
+
+
+def _member_target(user: Any) -> Target:
+    return Target("member", str(user.pk), user.get_username())
+
+
+def active_admin_count(*, excluding: Any = None) -> int:
+    users = get_user_model().objects.filter(is_active=True)
+    admins = users.filter(groups__name=ROLE_GROUP[Role.ADMIN]) | users.filter(is_superuser=True)
+    if excluding is not None:
+        admins = admins.exclude(pk=excluding.pk)
+    return admins.distinct().count()
+
+
+def member_add(
+    *,
+    actor: Any,
+    username: str,
+    email: str,
+    role: Role,
+    password: str | None,
+    request: HttpRequest | None = None,
+) -> NewMember:
+    """Add a member with a role; with no password, a one-time set-password link is made."""
+    User = get_user_model()  # noqa: N806
+    with transaction.atomic():
+        user = User.objects.create_user(username=username, email=email)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+        set_role_groups(user, role)
+    link = None
+    if not password:
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        link = reverse(
+            "console:set-password",
+            kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)},
+        )
+    audit_record(
+        actor=Actor.of(actor),
+        action="team.member_add",
+        outcome="succeeded",
+        target=_member_target(user),
+        changes={
+            "after": {
+                "username": username,
+                "email": email,
+                "role": role.label,
+                "set_password_link": link is not None,
+            }
+        },
+        request=request,
+    )
+    return NewMember(user, password, link)
+
+
+def member_set_role(
+    *, actor: Any, member: Any, role: Role, request: HttpRequest | None = None
+) -> None:
+    """Change a member's role; the last active Admin can't be demoted."""
+    before = role_label(member)
+    if role != Role.ADMIN and role_of(member) == Role.ADMIN and member.is_active:
+        if active_admin_count(excluding=member) == 0:
+            raise TeamRuleError("This is the last Admin; make someone else an Admin first.")
+        if member.is_superuser:
+            raise TeamRuleError("This member is a superuser and always counts as an Admin.")
+    set_role_groups(member, role)
+    audit_record(
+        actor=Actor.of(actor),
+        action="team.role_change",
+        outcome="succeeded",
+        target=_member_target(member),
+        changes={"before": {"role": before}, "after": {"role": role.label}},
+        request=request,
+    )
+
+
+def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = None) -> None:
+    """Deactivate a member and delete their Dr.Gero token."""
+    from console.models import DrGeroToken
+
+    if member.pk == actor.pk:
+        raise TeamRuleError("You can't deactivate yourself; ask another Admin.")
+    if role_of(member) == Role.ADMIN and active_admin_count(excluding=member) == 0:
+        raise TeamRuleError("This is the last Admin; make someone else an Admin first.")
+    with transaction.atomic():
+        had_token = DrGeroToken.objects.filter(user=member).delete()[0] > 0
+        member.is_active = False
+        member.save(update_fields=["is_active"])
+    audit_record(
+        actor=Actor.of(actor),
+        action="team.deactivate",
+        outcome="succeeded",
+        target=_member_target(member),
+        changes={
+            "before": {"active": True, "token": "set" if had_token else "missing"},
+            "after": {"active": False, "token": "deleted" if had_token else "missing"},
+        },
+        request=request,
+    )
+
+
+def demo_account_ensure(*, username: str, password: str, token: str) -> tuple[Any, bool]:
+    """Create the demo Admin with its sandbox token when missing (demo mode only)."""
+    from console.services.tokens import token_save
+
+    User = get_user_model()  # noqa: N806
+    user = User.objects.filter(username=username).first()
+    created = user is None
+    if user is None:
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, password=password)
+            set_role_groups(user, Role.ADMIN)
+        audit_record(
+            actor=SYSTEM,
+            action="team.member_add",
+            outcome="succeeded",
+            target=_member_target(user),
+            changes={"after": {"username": username, "role": "Admin", "demo": True}},
+        )
+    if not hasattr(user, "drgero_token"):
+        token_save(user=user, token=token, label="Sandbox demo token")
+    return user, created
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)

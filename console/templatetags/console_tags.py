@@ -1,0 +1,49 @@
+"""Template filters for times and numbers people read."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+
+@register.filter
+def relative(value: datetime | None) -> str:
+    """``3 minutes ago`` / ``in 2 hours``; the absolute time goes in the title."""
+    if value is None:
+        return "—"
+    delta = timezone.now() - value
+    future = delta < timedelta(0)
+    seconds = abs(int(delta.total_seconds()))
+    if seconds < 45:
+        return "just now"
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = round(seconds / size)
+            if unit == "day" and count > 30:
+                return timezone.localtime(value).strftime("%d %b %Y")
+            text = f"{count} {unit}{'s' if count != 1 else ''}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+@register.filter
+def duration(seconds: float | int | None) -> str:
+    """``41 min``, ``2 h 5 min``, ``12 s``."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+@register.filter
+def people_number(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"

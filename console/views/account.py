@@ -1,0 +1,83 @@
+"""My Dr.Gero token: paste, check, replace, re-check, remove."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
+from django.views.decorators.http import require_http_methods, require_POST
+
+from console.forms import TokenForm
+from console.models import DrGeroToken
+from console.roles import Role, requires
+from console.services.tokens import (
+    capability_sentences,
+    token_recheck,
+    token_remove,
+    token_save,
+    token_status,
+)
+from console.views.htmx import HtmxHttpRequest, render_screen
+
+
+def _context(request: HtmxHttpRequest, form: TokenForm, **extra: object) -> dict[str, object]:
+    record = DrGeroToken.objects.filter(user=request.user).first()
+    return {
+        "form": form,
+        "record": record,
+        "status": token_status(request.user),
+        "sentences": capability_sentences(record.capabilities) if record else [],
+        **extra,
+    }
+
+
+@sensitive_post_parameters("token")
+@sensitive_variables("token")
+@require_http_methods(["GET", "POST"])
+@requires(Role.VIEWER)
+def token_page(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return render_screen(request, "console/token.html", "token-form", _context(request, TokenForm()))
+    form = TokenForm(request.POST)
+    if not form.is_valid():
+        return render_screen(
+            request, "console/token.html", "token-form", _context(request, form), status=422
+        )
+    token = form.cleaned_data["token"]
+    outcome = token_save(
+        user=request.user, token=token, label=form.cleaned_data["label"], request=request
+    )
+    if not outcome.ok:
+        assert outcome.problem is not None
+        # The token field comes back empty: a token is never echoed into a page.
+        form = TokenForm(initial={"label": form.cleaned_data["label"]})
+        return render_screen(
+            request,
+            "console/token.html",
+            "token-form",
+            _context(request, form, problem=outcome.problem),
+            status=422,
+        )
+    messages.success(request, "Your Dr.Gero token was checked and saved.")
+    return redirect("console:token")
+
+
+@require_POST
+@requires(Role.VIEWER)
+def token_recheck_view(request: HtmxHttpRequest) -> HttpResponse:
+    outcome = token_recheck(user=request.user, request=request)
+    if outcome.ok:
+        messages.success(request, "Your token was checked again.")
+    else:
+        assert outcome.problem is not None
+        messages.error(request, outcome.problem.message)
+    return redirect("console:token")
+
+
+@require_POST
+@requires(Role.VIEWER)
+def token_remove_view(request: HtmxHttpRequest) -> HttpResponse:
+    if token_remove(user=request.user, request=request):
+        messages.success(request, "Your Dr.Gero token was removed from the console.")
+    return redirect("console:token")

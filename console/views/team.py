@@ -1,0 +1,123 @@
+"""Team administration (Admins): members, roles, deactivation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from console.forms import MemberAddForm, RoleForm, role_from_choice
+from console.roles import Role, requires, role_of
+from console.services.team import (
+    TeamRuleError,
+    member_add,
+    member_deactivate,
+    member_set_role,
+    role_label,
+)
+from console.services.tokens import token_status
+from console.views.htmx import HtmxHttpRequest, render_screen
+
+
+def _members() -> list[dict[str, object]]:
+    users = get_user_model().objects.order_by("-is_active", "username").prefetch_related("groups")
+    return [
+        {
+            "user": u,
+            "role": role_label(u),
+            "role_key": (role_of(u) or Role.VIEWER).name.lower(),
+            "token": token_status(u),
+        }
+        for u in users
+    ]
+
+
+def _team(request: HtmxHttpRequest, form: MemberAddForm, status: int = 200, **extra: object) -> HttpResponse:
+    context = {"members": _members(), "form": form, "role_form": RoleForm(), **extra}
+    return render_screen(request, "console/team.html", "member-add", context, status=status)
+
+
+@require_GET
+@requires(Role.ADMIN)
+def team(request: HtmxHttpRequest) -> HttpResponse:
+    return _team(request, MemberAddForm())
+
+
+@sensitive_post_parameters("password")
+@require_POST
+@requires(Role.ADMIN)
+def team_add(request: HtmxHttpRequest) -> HttpResponse:
+    form = MemberAddForm(request.POST)
+    if not form.is_valid():
+        return _team(request, form, status=422)
+    added = member_add(
+        actor=request.user,
+        username=form.cleaned_data["username"],
+        email=form.cleaned_data["email"],
+        role=role_from_choice(form.cleaned_data["role"]),
+        password=form.cleaned_data["password"] or None,
+        request=request,
+    )
+    messages.success(request, f"{added.user.username} was added.")
+    if added.set_password_path:
+        # Shown once, on this answer only; it is never stored or logged by the console.
+        link = request.build_absolute_uri(added.set_password_path)
+        return _team(request, MemberAddForm(), new_member=added.user, set_password_link=link)
+    return redirect("console:team")
+
+
+@require_POST
+@requires(Role.ADMIN)
+def team_role(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(get_user_model(), pk=user_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles.")
+        return redirect("console:team")
+    try:
+        member_set_role(
+            actor=request.user,
+            member=member,
+            role=role_from_choice(form.cleaned_data["role"]),
+            request=request,
+        )
+    except TeamRuleError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{member.username} is now {role_label(member)}.")
+    return redirect("console:team")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Role.ADMIN)
+def team_deactivate(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
+    member = get_object_or_404(get_user_model(), pk=user_id, is_active=True)
+    if request.method == "GET":
+        return render(request, "console/team_deactivate.html", {"member": member})
+    try:
+        member_deactivate(actor=request.user, member=member, request=request)
+    except TeamRuleError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{member.username} was deactivated and their token deleted.")
+    return redirect("console:team")
+
+
+@method_decorator(login_not_required, name="dispatch")
+class SetPasswordView(auth_views.PasswordResetConfirmView):
+    """The one-time link a new member uses to choose a password."""
+
+    template_name = "registration/set_password.html"
+    success_url = reverse_lazy("console:login")
+    post_reset_login = False
+
+    def form_valid(self, form):  # type: ignore[no-untyped-def]
+        messages.success(self.request, "Your password was set; you can log in now.")
+        return super().form_valid(form)
