@@ -86,13 +86,19 @@ class AuditFilterForm(forms.Form):
     model = forms.CharField(required=False, label="Model id")
     outcome = forms.ChoiceField(
         required=False,
-        choices=[("", "Any"), ("succeeded", "Succeeded"), ("failed", "Failed"),
-                 ("unknown", "Unknown")],
+        choices=[
+            ("", "Any"),
+            ("succeeded", "Succeeded"),
+            ("failed", "Failed"),
+            ("unknown", "Unknown"),
+        ],
     )
-    since = forms.DateField(required=False, label="From", widget=forms.DateInput(
-        attrs={"type": "date"}))
-    until = forms.DateField(required=False, label="To", widget=forms.DateInput(
-        attrs={"type": "date"}))
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

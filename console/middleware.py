@@ -86,9 +86,7 @@ class HtmxMessagesMiddleware:
             return response
         if "HX-Location" in response or "HX-Refresh" in response:
             return response
-        pending = [
-            {"level": m.level_tag, "text": str(m)} for m in messages.get_messages(request)
-        ]
+        pending = [{"level": m.level_tag, "text": str(m)} for m in messages.get_messages(request)]
         if pending:
             if "HX-Trigger" in response:
                 try:

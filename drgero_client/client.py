@@ -7,9 +7,9 @@ import json
 import logging
 import random
 import time
-from email.utils import parsedate_to_datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -143,9 +143,7 @@ class DrGeroClient:
         Raises:
             DrGeroError: any failure (see ``drgero_client.errors``).
         """
-        body = self._request(
-            "GET", "/api/models", params={"limit": limit, "offset": offset}
-        ).body
+        body = self._request("GET", "/api/models", params={"limit": limit, "offset": offset}).body
         items, total = unwrap_list(body)
         return Page(parse_list(items, Model.from_api), total, limit, offset)
 
@@ -244,9 +242,7 @@ class DrGeroClient:
 
     def list_runs(self, model_id: str) -> list[Run]:
         """A model's fine-tune runs, as Dr.Gero reports them now."""
-        body = self._request(
-            "GET", "/api/models/{id}/fine-tune/runs", path_args=(model_id,)
-        ).body
+        body = self._request("GET", "/api/models/{id}/fine-tune/runs", path_args=(model_id,)).body
         items, _ = unwrap_list(body)
         return list(parse_list(items, Run.from_api))
 

@@ -349,9 +349,7 @@ def unwrap_list(body: Any) -> tuple[list[Any], int | None]:
     if isinstance(body, list):
         return body, None
     if isinstance(body, dict):
-        total = next(
-            (t for t in (as_int(body.get(k)) for k in TOTAL_KEYS) if t is not None), None
-        )
+        total = next((t for t in (as_int(body.get(k)) for k in TOTAL_KEYS) if t is not None), None)
         for key in LIST_KEYS:
             value = body.get(key)
             if isinstance(value, list):

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,51 +14,87 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='AuditEvent',
+            name="AuditEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(unique=True)),
-                ('created_at', models.DateTimeField()),
-                ('actor_id', models.BigIntegerField(blank=True, null=True)),
-                ('actor_username', models.CharField(max_length=150)),
-                ('action', models.CharField(max_length=64)),
-                ('target_type', models.CharField(blank=True, max_length=32)),
-                ('target_id', models.CharField(blank=True, max_length=128)),
-                ('target_name', models.CharField(blank=True, max_length=300)),
-                ('model_id', models.CharField(blank=True, max_length=128)),
-                ('changes', models.TextField(default='{}')),
-                ('outcome', models.CharField(choices=[('succeeded', 'Succeeded'), ('failed', 'Failed'), ('unknown', 'Unknown')], max_length=16)),
-                ('status_code', models.IntegerField(blank=True, null=True)),
-                ('message', models.TextField(blank=True)),
-                ('client_ip', models.GenericIPAddressField(blank=True, null=True)),
-                ('user_agent', models.CharField(blank=True, max_length=300)),
-                ('refers_to_seq', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('canonical', models.TextField()),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('mac', models.CharField(max_length=64)),
-                ('key_id', models.CharField(max_length=32)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(unique=True)),
+                ("created_at", models.DateTimeField()),
+                ("actor_id", models.BigIntegerField(blank=True, null=True)),
+                ("actor_username", models.CharField(max_length=150)),
+                ("action", models.CharField(max_length=64)),
+                ("target_type", models.CharField(blank=True, max_length=32)),
+                ("target_id", models.CharField(blank=True, max_length=128)),
+                ("target_name", models.CharField(blank=True, max_length=300)),
+                ("model_id", models.CharField(blank=True, max_length=128)),
+                ("changes", models.TextField(default="{}")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("unknown", "Unknown"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("status_code", models.IntegerField(blank=True, null=True)),
+                ("message", models.TextField(blank=True)),
+                ("client_ip", models.GenericIPAddressField(blank=True, null=True)),
+                ("user_agent", models.CharField(blank=True, max_length=300)),
+                ("refers_to_seq", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("canonical", models.TextField()),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("mac", models.CharField(max_length=64)),
+                ("key_id", models.CharField(max_length=32)),
             ],
             options={
-                'ordering': ['-seq'],
-                'indexes': [models.Index(fields=['actor_id', '-seq'], name='audit_actor_seq'), models.Index(fields=['action', '-seq'], name='audit_action_seq'), models.Index(fields=['model_id', '-seq'], name='audit_model_seq'), models.Index(fields=['outcome', '-seq'], name='audit_outcome_seq'), models.Index(fields=['created_at'], name='audit_created')],
+                "ordering": ["-seq"],
+                "indexes": [
+                    models.Index(fields=["actor_id", "-seq"], name="audit_actor_seq"),
+                    models.Index(fields=["action", "-seq"], name="audit_action_seq"),
+                    models.Index(fields=["model_id", "-seq"], name="audit_model_seq"),
+                    models.Index(fields=["outcome", "-seq"], name="audit_outcome_seq"),
+                    models.Index(fields=["created_at"], name="audit_created"),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='DrGeroToken',
+            name="DrGeroToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ciphertext', models.TextField()),
-                ('key_id', models.CharField(max_length=32)),
-                ('label', models.CharField(blank=True, max_length=100)),
-                ('hint', models.CharField(help_text="The token's last four characters.", max_length=4)),
-                ('saved_at', models.DateTimeField()),
-                ('checked_at', models.DateTimeField(blank=True, null=True)),
-                ('capabilities', models.JSONField(blank=True, default=dict)),
-                ('refused_scopes', models.JSONField(blank=True, default=list)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='drgero_token', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ciphertext", models.TextField()),
+                ("key_id", models.CharField(max_length=32)),
+                ("label", models.CharField(blank=True, max_length=100)),
+                (
+                    "hint",
+                    models.CharField(help_text="The token's last four characters.", max_length=4),
+                ),
+                ("saved_at", models.DateTimeField()),
+                ("checked_at", models.DateTimeField(blank=True, null=True)),
+                ("capabilities", models.JSONField(blank=True, default=dict)),
+                ("refused_scopes", models.JSONField(blank=True, default=list)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="drgero_token",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Dr.Gero token',
+                "verbose_name": "Dr.Gero token",
             },
         ),
     ]

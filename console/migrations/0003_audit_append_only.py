@@ -12,40 +12,7 @@ migration must create them again.
 
 from django.db import migrations
 
-SQLITE_CREATE = [
-    """
-    CREATE TRIGGER console_auditevent_no_update BEFORE UPDATE ON console_auditevent
-    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END
-    """,
-    """
-    CREATE TRIGGER console_auditevent_no_delete BEFORE DELETE ON console_auditevent
-    WHEN NOT console_audit_flush_allowed()
-    BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END
-    """,
-]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS console_auditevent_no_update",
-    "DROP TRIGGER IF EXISTS console_auditevent_no_delete",
-]
-POSTGRES_CREATE = [
-    """
-    CREATE OR REPLACE FUNCTION console_audit_append_only() RETURNS trigger
-    LANGUAGE plpgsql AS $$
-    BEGIN
-        RAISE EXCEPTION 'audit events are append-only' USING ERRCODE = 'restrict_violation';
-    END
-    $$
-    """,
-    """
-    CREATE TRIGGER console_auditevent_append_only
-    BEFORE UPDATE OR DELETE ON console_auditevent
-    FOR EACH ROW EXECUTE FUNCTION console_audit_append_only()
-    """,
-]
-POSTGRES_DROP = [
-    "DROP TRIGGER IF EXISTS console_auditevent_append_only ON console_auditevent",
-    "DROP FUNCTION IF EXISTS console_audit_append_only()",
-]
+from console.migrations._audit_sql import CREATE, DROP
 
 
 def _run(statements):
@@ -62,7 +29,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunPython(
-            _run({"sqlite": SQLITE_CREATE, "postgresql": POSTGRES_CREATE}),
-            _run({"sqlite": SQLITE_DROP, "postgresql": POSTGRES_DROP}),
+            _run(CREATE),
+            _run(DROP),
         )
     ]

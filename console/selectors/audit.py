@@ -59,7 +59,9 @@ def audit_filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.actor:
         events = events.filter(actor_username=filters.actor)
     if filters.action:
-        events = events.filter(Q(action=filters.action) | Q(action__startswith=filters.action + "."))
+        events = events.filter(
+            Q(action=filters.action) | Q(action__startswith=filters.action + ".")
+        )
     if filters.model:
         events = events.filter(model_id=filters.model)
     if filters.outcome:
@@ -96,9 +98,11 @@ def audit_page(
         rows = list(events.order_by("-seq")[: PAGE_SIZE + 1])
         has_older = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
-        has_newer = before is not None and bool(rows) and audit_filtered(filters).filter(
-            seq__gt=rows[0].seq
-        ).exists()
+        has_newer = (
+            before is not None
+            and bool(rows)
+            and audit_filtered(filters).filter(seq__gt=rows[0].seq).exists()
+        )
     return KeysetPage(
         rows,
         newer=rows[0].seq if rows and has_newer else None,

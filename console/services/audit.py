@@ -204,25 +204,31 @@ def audit_verify(*, check_head: bool = True, batch: int = 5000) -> VerifyResult:
     for event in _in_order(batch):
         if event.seq != expected_seq:
             return VerifyResult(
-                False, checked, f"event #{expected_seq} is missing (found #{event.seq} next)",
+                False,
+                checked,
+                f"event #{expected_seq} is missing (found #{event.seq} next)",
                 expected_seq,
             )
         if event.key_id not in ring:
             return VerifyResult(
-                False, checked, f"event #{event.seq} is signed with unknown key {event.key_id}",
+                False,
+                checked,
+                f"event #{event.seq} is signed with unknown key {event.key_id}",
                 event.seq,
             )
         if not hmac.compare_digest(sign(event.key_id, event.canonical), event.mac):
-            return VerifyResult(False, checked, f"event #{event.seq}: signature mismatch",
-                                event.seq)
+            return VerifyResult(
+                False, checked, f"event #{event.seq}: signature mismatch", event.seq
+            )
         if canonical_text(_row_values(event)) != event.canonical:
             return VerifyResult(
-                False, checked, f"event #{event.seq}: its fields differ from what was signed",
+                False,
+                checked,
+                f"event #{event.seq}: its fields differ from what was signed",
                 event.seq,
             )
         if event.prev_hash != prev:
-            return VerifyResult(False, checked, f"event #{event.seq}: chain link broken",
-                                event.seq)
+            return VerifyResult(False, checked, f"event #{event.seq}: chain link broken", event.seq)
         prev, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
     if check_head:
         head = read_head()
@@ -237,8 +243,9 @@ def audit_verify(*, check_head: bool = True, batch: int = 5000) -> VerifyResult:
                     expected_seq,
                 )
             if seq == expected_seq - 1 and mac != prev:
-                return VerifyResult(False, checked, f"event #{seq} differs from the recorded head",
-                                    seq)
+                return VerifyResult(
+                    False, checked, f"event #{seq} differs from the recorded head", seq
+                )
     return VerifyResult(True, checked)
 
 

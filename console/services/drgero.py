@@ -190,8 +190,7 @@ def explain(
             "unavailable",
             "Dr.Gero did not answer. "
             + (
-                "The change may or may not have been applied: reload to check before trying "
-                "again."
+                "The change may or may not have been applied: reload to check before trying again."
                 if maybe
                 else "Nothing was changed; try again."
                 if write

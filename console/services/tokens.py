@@ -32,7 +32,7 @@ from drgero_client import (
 logger = logging.getLogger(__name__)
 
 CHECKED_SCOPES = ("models:read", "leaderboards:read", "base_models")
-TOKEN_PREFIX = "drgero_"
+TOKEN_PREFIX = "drgero_"  # noqa: S105  (a prefix, not a secret)
 MAX_TOKEN_LENGTH = 512
 
 
@@ -55,10 +55,18 @@ def capability_sentences(capabilities: dict[str, Any]) -> list[str]:
         return bool(capabilities.get(key))
 
     lines = [
-        "Can read models: " + ("yes." if yes("models:read") else "no — the model pages will "
-                               "be empty until a token with models:read is added."),
-        "Can list leaderboards: " + ("yes." if yes("leaderboards:read") else "no — the model "
-                                     "form will ask for leaderboard ids instead."),
+        "Can read models: "
+        + (
+            "yes."
+            if yes("models:read")
+            else "no — the model pages will be empty until a token with models:read is added."
+        ),
+        "Can list leaderboards: "
+        + (
+            "yes."
+            if yes("leaderboards:read")
+            else "no — the model form will ask for leaderboard ids instead."
+        ),
         "Can list base models: " + ("yes." if yes("base_models") else "no."),
     ]
     return lines
@@ -139,7 +147,8 @@ def token_save(
             request=request,
         )
         return checked
-    assert checked.value is not None
+    if checked.value is None:  # an Outcome without a problem always has a value
+        raise RuntimeError("token check returned neither a value nor a problem")
     value, key_id = encrypt_token(token, user_id=user.pk)
     now = timezone.now()
     with transaction.atomic():

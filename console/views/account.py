@@ -38,7 +38,9 @@ def _context(request: HtmxHttpRequest, form: TokenForm, **extra: object) -> dict
 @requires(Role.VIEWER)
 def token_page(request: HtmxHttpRequest) -> HttpResponse:
     if request.method == "GET":
-        return render_screen(request, "console/token.html", "token-form", _context(request, TokenForm()))
+        return render_screen(
+            request, "console/token.html", "token-form", _context(request, TokenForm())
+        )
     form = TokenForm(request.POST)
     if not form.is_valid():
         return render_screen(
@@ -48,8 +50,7 @@ def token_page(request: HtmxHttpRequest) -> HttpResponse:
     outcome = token_save(
         user=request.user, token=token, label=form.cleaned_data["label"], request=request
     )
-    if not outcome.ok:
-        assert outcome.problem is not None
+    if outcome.problem is not None:
         # The token field comes back empty: a token is never echoed into a page.
         form = TokenForm(initial={"label": form.cleaned_data["label"]})
         return render_screen(
@@ -67,11 +68,10 @@ def token_page(request: HtmxHttpRequest) -> HttpResponse:
 @requires(Role.VIEWER)
 def token_recheck_view(request: HtmxHttpRequest) -> HttpResponse:
     outcome = token_recheck(user=request.user, request=request)
-    if outcome.ok:
-        messages.success(request, "Your token was checked again.")
-    else:
-        assert outcome.problem is not None
+    if outcome.problem is not None:
         messages.error(request, outcome.problem.message)
+    else:
+        messages.success(request, "Your token was checked again.")
     return redirect("console:token")
 
 

@@ -39,7 +39,9 @@ def _members() -> list[dict[str, object]]:
     ]
 
 
-def _team(request: HtmxHttpRequest, form: MemberAddForm, status: int = 200, **extra: object) -> HttpResponse:
+def _team(
+    request: HtmxHttpRequest, form: MemberAddForm, status: int = 200, **extra: object
+) -> HttpResponse:
     context = {"members": _members(), "form": form, "role_form": RoleForm(), **extra}
     return render_screen(request, "console/team.html", "member-add", context, status=status)
 

@@ -23,7 +23,9 @@ from drgero_client.sandbox.state import (
 )
 
 MAX_BODY = 256 * 1024
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 CONTROL_PREFIX = "/__sandbox__/"
 
 # camelCase aliases the documentation names "such as"; the sandbox accepts these.
@@ -62,11 +64,23 @@ class HttpError(Exception):
 
 
 REASONS = {
-    200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-    402: "Payment Required", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-    409: "Conflict", 413: "Payload Too Large", 422: "Unprocessable Entity",
-    429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
-    503: "Service Unavailable", 504: "Gateway Timeout",
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -155,8 +169,9 @@ class SandboxApp:
         except ValueError:
             length = 0
         if length > MAX_BODY:
-            raise HttpError(413, "Request body too large", "payload_too_large",
-                            {"max_bytes": MAX_BODY})
+            raise HttpError(
+                413, "Request body too large", "payload_too_large", {"max_bytes": MAX_BODY}
+            )
         return environ["wsgi.input"].read(length) if length else b""
 
     def _authenticate(self, environ: dict[str, Any]) -> TokenGrant:
@@ -164,9 +179,12 @@ class SandboxApp:
         token = ""
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip()
-        token = token or environ.get("HTTP_X_API_KEY", "") or environ.get(
-            "HTTP_X_DR.GERO_API_KEY", ""
-        ) or environ.get("HTTP_X_DR_GERO_API_KEY", "")
+        token = (
+            token
+            or environ.get("HTTP_X_API_KEY", "")
+            or environ.get("HTTP_X_DR.GERO_API_KEY", "")
+            or environ.get("HTTP_X_DR_GERO_API_KEY", "")
+        )
         if not token:
             raise HttpError(401, "Missing API token", "unauthorized")
         grant = self.state.tokens.get(token)
@@ -213,8 +231,12 @@ class SandboxApp:
         except ValueError as exc:
             raise HttpError(400, "limit and offset must be integers", "invalid_parameter") from exc
         if not 1 <= limit <= 100 or offset < 0:
-            raise HttpError(400, "limit must be 1-100 and offset 0 or more", "invalid_parameter",
-                            {"limit": "1..100", "offset": ">= 0"})
+            raise HttpError(
+                400,
+                "limit must be 1-100 and offset 0 or more",
+                "invalid_parameter",
+                {"limit": "1..100", "offset": ">= 0"},
+            )
         return limit, offset
 
     # -- endpoints ------------------------------------------------------------------------
@@ -464,7 +486,10 @@ class SandboxApp:
         if fault.kind == "nonjson":
             headers = {"Content-Type": "text/html"}
             return self._respond(
-                start_response, 200, b"<html><body>Upstream proxy page</body></html>", headers,
+                start_response,
+                200,
+                b"<html><body>Upstream proxy page</body></html>",
+                headers,
                 request_id,
             )
         body = fault.body

@@ -142,8 +142,9 @@ def _seed_demo(state: SandboxState, free_board: str) -> None:
         )
     # One run queued and one running right now, on models other than the first.
     state.add_run(model_ids[1], created_at=now - timedelta(seconds=5), queue_seconds=60)
-    state.add_run(model_ids[2], created_at=now - timedelta(seconds=90), queue_seconds=30,
-                  run_seconds=900)
+    state.add_run(
+        model_ids[2], created_at=now - timedelta(seconds=90), queue_seconds=30, run_seconds=900
+    )
     free_model = state.add_model(
         "ws_free",
         name="Weekend Experiment",

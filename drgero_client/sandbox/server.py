@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import sys
 import threading
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -18,8 +20,6 @@ class _Handler(ServerHandler):
     def handle_error(self) -> None:
         # A DropConnection is a wanted fault, not a server error: let it reach the request
         # handler, which closes the socket without answering.
-        import sys
-
         if isinstance(sys.exc_info()[1], DropConnection):
             raise DropConnection
         super().handle_error()
@@ -59,10 +59,8 @@ class _RequestHandler(WSGIRequestHandler):
             handler.run(self.server.get_app())
         except DropConnection:
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         if self.headers.get("Connection", "").lower() == "close":
             self.close_connection = True

@@ -205,11 +205,13 @@ def test_404_for_another_workspaces_model(sandbox: SandboxServer) -> None:
 def test_409_when_a_run_is_already_active(sandbox: SandboxServer) -> None:
     client = make(sandbox)
     model_id = idle_model(sandbox)
-    client.start_run(model_id, dataset_size=ROWS_1000, create_synthetic_data=False,
-                     hypertuning_enabled=False)
+    client.start_run(
+        model_id, dataset_size=ROWS_1000, create_synthetic_data=False, hypertuning_enabled=False
+    )
     with pytest.raises(ConflictError):
-        client.start_run(model_id, dataset_size=ROWS_1000, create_synthetic_data=False,
-                         hypertuning_enabled=False)
+        client.start_run(
+            model_id, dataset_size=ROWS_1000, create_synthetic_data=False, hypertuning_enabled=False
+        )
 
 
 def test_413_for_an_oversized_body(sandbox: SandboxServer) -> None:
@@ -303,18 +305,22 @@ def test_a_post_is_sent_once_under_502(sandbox: SandboxServer) -> None:
     model_id = idle_model(sandbox)
     sandbox.arm(r"/api/models/.*/fine-tune/run", method="POST", status=502)
     with pytest.raises(ServerError):
-        make(sandbox).start_run(model_id, dataset_size=ROWS_1000, create_synthetic_data=False,
-                                hypertuning_enabled=False)
+        make(sandbox).start_run(
+            model_id, dataset_size=ROWS_1000, create_synthetic_data=False, hypertuning_enabled=False
+        )
     assert sandbox.state.count("POST", r"/api/models/.*/fine-tune/run") == 1
 
 
 def test_a_post_is_sent_once_under_a_read_timeout(sandbox: SandboxServer) -> None:
     model_id = idle_model(sandbox)
-    sandbox.arm(r"/api/models/.*/fine-tune/run", method="POST", kind="delay", delay_s=1.5,
-                apply=True)
+    sandbox.arm(
+        r"/api/models/.*/fine-tune/run", method="POST", kind="delay", delay_s=1.5, apply=True
+    )
     with pytest.raises(DrGeroTimeoutError) as info:
         make(sandbox, timeout=(1.0, 0.3)).start_run(
-            model_id, dataset_size=ROWS_1000, create_synthetic_data=False,
+            model_id,
+            dataset_size=ROWS_1000,
+            create_synthetic_data=False,
             hypertuning_enabled=False,
         )
     assert info.value.request_sent is True
@@ -335,8 +341,9 @@ def test_patch_and_delete_are_never_retried(sandbox: SandboxServer, method: str)
 
 
 def test_a_short_retry_after_is_honoured(sandbox: SandboxServer) -> None:
-    sandbox.arm(r"/api/base-models", method="GET", status=429, headers={"Retry-After": "0.3"},
-                times=1)
+    sandbox.arm(
+        r"/api/base-models", method="GET", status=429, headers={"Retry-After": "0.3"}, times=1
+    )
     started = time.monotonic()
     make(sandbox).list_base_models()
     assert time.monotonic() - started >= 0.3
@@ -361,11 +368,22 @@ def test_a_timed_out_get_is_retried(sandbox: SandboxServer) -> None:
 
 # -- envelopes and key variants -------------------------------------------------------------
 
-MODEL_SNAKE = {"id": "m1", "name": "Snake", "created_at": "2026-01-02T03:04:05Z",
-               "leaderboard_ids": ["b1"], "auto_update_model": True, "colour": "blue"}
-MODEL_CAMEL = {"modelId": "m1", "modelName": "Camel", "createdAt": 1767323045,
-               "leaderboardIds": ["b1"], "autoUpdateModel": True,
-               "fineTuneSchedule": {"run": {"type": "FORTNIGHTLY"}}}
+MODEL_SNAKE = {
+    "id": "m1",
+    "name": "Snake",
+    "created_at": "2026-01-02T03:04:05Z",
+    "leaderboard_ids": ["b1"],
+    "auto_update_model": True,
+    "colour": "blue",
+}
+MODEL_CAMEL = {
+    "modelId": "m1",
+    "modelName": "Camel",
+    "createdAt": 1767323045,
+    "leaderboardIds": ["b1"],
+    "autoUpdateModel": True,
+    "fineTuneSchedule": {"run": {"type": "FORTNIGHTLY"}},
+}
 
 
 @pytest.mark.parametrize(
@@ -406,8 +424,17 @@ def test_camel_case_keys_and_unknown_values(sandbox: SandboxServer) -> None:
 
 
 def test_runs_with_camel_case_and_an_unknown_status(sandbox: SandboxServer) -> None:
-    body = {"runs": [{"runId": "r1", "status": "WARMING_UP", "createdAt": "2026-01-01T00:00:00",
-                      "finishedAt": None, "errorMessage": "boom"}]}
+    body = {
+        "runs": [
+            {
+                "runId": "r1",
+                "status": "WARMING_UP",
+                "createdAt": "2026-01-01T00:00:00",
+                "finishedAt": None,
+                "errorMessage": "boom",
+            }
+        ]
+    }
     sandbox.arm(r"/api/models/m1/fine-tune/runs", method="GET", status=200, body=body)
     (run,) = make(sandbox).list_runs("m1")
     assert (run.id, run.status, run.error) == ("r1", "WARMING_UP", "boom")

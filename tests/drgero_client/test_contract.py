@@ -61,9 +61,7 @@ def test_the_page_has_all_its_examples() -> None:
 
 
 @pytest.mark.parametrize("argv", EXAMPLES, ids=[" ".join(a[1:4]) for a in EXAMPLES])
-def test_each_curl_example_gets_a_2xx_json_answer(
-    argv: list[str], sandbox: SandboxServer
-) -> None:
+def test_each_curl_example_gets_a_2xx_json_answer(argv: list[str], sandbox: SandboxServer) -> None:
     state = sandbox.state
     model = state.add_model("ws_main", name="Contract Model")  # fresh and idle
     run = state.add_run(model["id"], outcome="SUCCEEDED", created_at=state.clock.now())

@@ -1,4 +1,4 @@
-"""The sandbox behaves like Dr.Gero as documented: auth, scopes, workspaces, errors, runs, faults."""
+"""The sandbox behaves like Dr.Gero as documented: auth, scopes, workspaces, errors, runs."""
 
 from __future__ import annotations
 
@@ -57,8 +57,13 @@ def test_no_token_is_401_with_a_json_error_body(sandbox: SandboxServer) -> None:
 )
 def test_scopes(sandbox: SandboxServer, token: str, method: str, path: str, status: int) -> None:
     body = {"name": "x"} if path == "/api/models" else {}
-    response = api(sandbox, method, path.replace("{id}", a_model(sandbox)),
-                   headers={"Authorization": f"Bearer {token}"}, body=body)
+    response = api(
+        sandbox,
+        method,
+        path.replace("{id}", a_model(sandbox)),
+        headers={"Authorization": f"Bearer {token}"},
+        body=body,
+    )
     assert response.status_code == status
 
 
@@ -67,7 +72,9 @@ def test_wildcard_scopes(sandbox: SandboxServer) -> None:
 
     sandbox.state.tokens["drgero_models_star"] = TokenGrant("ws_main", ("models:*",))
     headers = {"Authorization": "Bearer drgero_models_star"}
-    assert api(sandbox, "POST", "/api/models", headers=headers, body={"name": "x"}).status_code == 201
+    assert (
+        api(sandbox, "POST", "/api/models", headers=headers, body={"name": "x"}).status_code == 201
+    )
     refused = api(sandbox, "GET", "/api/leaderboards", headers=headers)
     assert refused.status_code == 403
     assert refused.json()["details"]["required_scope"] == "leaderboards:read"
@@ -81,13 +88,22 @@ def test_a_token_sees_only_its_workspace(sandbox: SandboxServer) -> None:
 
 
 def test_camel_case_aliases_on_create_and_update(sandbox: SandboxServer) -> None:
-    created = api(sandbox, "POST", "/api/models", body={
-        "modelName": "Camel", "creationMode": "auto", "autoUpdateModel": True,
-        "continuousSelfLearning": True, "leaderboardIds": ["b60fe691-06a3-4261-bec3-6080380dc72d"],
-    }).json()["model"]
+    created = api(
+        sandbox,
+        "POST",
+        "/api/models",
+        body={
+            "modelName": "Camel",
+            "creationMode": "auto",
+            "autoUpdateModel": True,
+            "continuousSelfLearning": True,
+            "leaderboardIds": ["b60fe691-06a3-4261-bec3-6080380dc72d"],
+        },
+    ).json()["model"]
     assert created["name"] == "Camel" and created["auto_update_model"] is True
-    updated = api(sandbox, "PATCH", f"/api/models/{created['id']}",
-                  body={"continuousSelfLearning": False}).json()["model"]
+    updated = api(
+        sandbox, "PATCH", f"/api/models/{created['id']}", body={"continuousSelfLearning": False}
+    ).json()["model"]
     assert updated["continuous_self_learning"] is False
 
 
@@ -102,14 +118,31 @@ def test_limit_and_offset_with_a_total(sandbox: SandboxServer) -> None:
     [
         ("/api/models", {"description": "no name"}, "name"),
         ("/api/models", {"name": "x", "leaderboard_ids": ["nope"]}, "leaderboard_ids"),
-        ("/api/models/{id}", {"fine_tune_schedule": {"run": {"type": "HOURLY"}}},
-         "fine_tune_schedule"),
-        ("/api/models/{id}/fine-tune/run",
-         {"dataset_size": {"mode": "LIMIT", "limit": {"auto": False, "rows": 0,
-                                                       "algorithm": "LAST_N"}}}, "dataset_size"),
-        ("/api/models/{id}/fine-tune/run",
-         {"dataset_size": {"mode": "LIMIT", "limit": {"auto": False, "rows": 10,
-                                                       "algorithm": "NEWEST"}}}, "dataset_size"),
+        (
+            "/api/models/{id}",
+            {"fine_tune_schedule": {"run": {"type": "HOURLY"}}},
+            "fine_tune_schedule",
+        ),
+        (
+            "/api/models/{id}/fine-tune/run",
+            {
+                "dataset_size": {
+                    "mode": "LIMIT",
+                    "limit": {"auto": False, "rows": 0, "algorithm": "LAST_N"},
+                }
+            },
+            "dataset_size",
+        ),
+        (
+            "/api/models/{id}/fine-tune/run",
+            {
+                "dataset_size": {
+                    "mode": "LIMIT",
+                    "limit": {"auto": False, "rows": 10, "algorithm": "NEWEST"},
+                }
+            },
+            "dataset_size",
+        ),
     ],
     ids=["missing-name", "bad-leaderboard", "unknown-cadence", "rows-zero", "unknown-algorithm"],
 )
@@ -134,12 +167,18 @@ def test_free_plan_schedule_is_402_and_clearing_is_null(sandbox: SandboxServer) 
     free = {"Authorization": "Bearer drgero_sandbox_freeplan"}
     model_id = api(sandbox, "GET", "/api/models", headers=free).json()["models"][0]["id"]
     schedule = {"run": {"type": "DAILY"}}
-    response = api(sandbox, "PATCH", f"/api/models/{model_id}", headers=free,
-                   body={"fine_tune_schedule": schedule})
+    response = api(
+        sandbox,
+        "PATCH",
+        f"/api/models/{model_id}",
+        headers=free,
+        body={"fine_tune_schedule": schedule},
+    )
     assert response.status_code == 402
     paid = a_model(sandbox)
-    assert api(sandbox, "PATCH", f"/api/models/{paid}",
-               body={"fine_tune_schedule": schedule}).json()["model"]["fine_tune_schedule"]
+    assert api(
+        sandbox, "PATCH", f"/api/models/{paid}", body={"fine_tune_schedule": schedule}
+    ).json()["model"]["fine_tune_schedule"]
     cleared = api(sandbox, "PATCH", f"/api/models/{paid}", body={"fine_tune_schedule": None})
     assert cleared.json()["model"]["fine_tune_schedule"] is None
 
@@ -155,8 +194,9 @@ def test_runs_move_through_their_states_on_the_sandbox_clock(sandbox: SandboxSer
     synced = api(sandbox, "POST", f"/api/models/{model_id}/fine-tune/sync", body={}).json()
     assert synced["runs"][0]["status"] == "RUNNING"
     sandbox.state.clock.advance(200)
-    one = api(sandbox, "POST", f"/api/models/{model_id}/fine-tune/sync",
-              body={"run_id": run["id"]}).json()["run"]
+    one = api(
+        sandbox, "POST", f"/api/models/{model_id}/fine-tune/sync", body={"run_id": run["id"]}
+    ).json()["run"]
     assert one["status"] == "FAILED" and one["error"] == "Dataset too small"
     assert one["finished_at"] is not None
 
@@ -172,8 +212,9 @@ def test_demo_seed_has_runs_in_every_status(sandbox: SandboxServer) -> None:
 
 def test_the_control_api_arms_faults_and_counts_requests(sandbox: SandboxServer) -> None:
     url = sandbox.url + "/__sandbox__/"
-    requests.post(url + "faults", json={"path": "/api/base-models", "status": 503, "times": 1},
-                  timeout=5)
+    requests.post(
+        url + "faults", json={"path": "/api/base-models", "status": 503, "times": 1}, timeout=5
+    )
     assert api(sandbox, "GET", "/api/base-models").status_code == 503
     assert api(sandbox, "GET", "/api/base-models").status_code == 200
     seen = requests.get(url + "requests", timeout=5).json()["requests"]
@@ -195,8 +236,9 @@ def test_concurrent_requests_are_served_in_parallel(sandbox: SandboxServer) -> N
     sandbox.state.latency_ms = 300
     started = time.monotonic()
     with ThreadPoolExecutor(4) as pool:
-        codes = list(pool.map(lambda _: api(sandbox, "GET", "/api/base-models").status_code,
-                              range(4)))
+        codes = list(
+            pool.map(lambda _: api(sandbox, "GET", "/api/base-models").status_code, range(4))
+        )
     assert codes == [200] * 4
     assert time.monotonic() - started < 0.3 * 3
 
@@ -209,7 +251,8 @@ def test_a_non_loopback_host_is_refused_unless_forced() -> None:
 def test_the_command_line_serves_the_demo_data() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "drgero_client.sandbox", "--port", "0", "--seed", "demo"],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         line = proc.stdout.readline() if proc.stdout else ""

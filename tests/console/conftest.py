@@ -1,0 +1,63 @@
+"""Fixtures for the console's tests: members with roles, with or without a saved token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+
+from console.crypto import encrypt_token
+from console.models import DrGeroToken
+from console.roles import Role
+from console.services.team import set_role_groups
+
+PASSWORD = "a-long-test-password-1"  # noqa: S105
+
+
+def store_token(user: Any, token: str, capabilities: dict | None = None) -> DrGeroToken:
+    value, key_id = encrypt_token(token, user_id=user.pk)
+    return DrGeroToken.objects.update_or_create(
+        user=user,
+        defaults={
+            "ciphertext": value,
+            "key_id": key_id,
+            "hint": token[-4:],
+            "saved_at": timezone.now(),
+            "capabilities": capabilities
+            or {"models:read": True, "leaderboards:read": True, "base_models": True},
+        },
+    )[0]
+
+
+@pytest.fixture
+def make_member(db: None) -> Callable[..., Any]:
+    def make(username: str, role: Role | None = Role.VIEWER, token: str | None = None) -> Any:
+        user = get_user_model().objects.create_user(username=username, password=PASSWORD)
+        set_role_groups(user, role)
+        if token:
+            store_token(user, token)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login_as(make_member: Callable[..., Any]) -> Callable[..., Client]:
+    def login(
+        role: Role | None, *, token: str | None = None, username: str | None = None
+    ) -> Client:
+        name = username or f"{role.name.lower() if role else 'norole'}-member"
+        user = make_member(name, role, token)
+        client = Client()
+        client.force_login(user)
+        client.user = user  # type: ignore[attr-defined]
+        return client
+
+    return login
+
+
+HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/audit/"}

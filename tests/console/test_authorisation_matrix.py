@@ -1,0 +1,139 @@
+"""Every URL × anonymous and each role × full page and htmx: who may use what.
+
+The table below must name every URL pattern the resolver knows; a new page fails this test
+until someone decides who may use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from console.roles import Role
+from tests.console.conftest import HTMX, PASSWORD
+
+PUBLIC = "public"
+SIGNED_IN = "signed-in"
+
+# name → (who may use it, method used to probe it)
+MATRIX: dict[str, tuple[Any, str]] = {
+    "console:home": (SIGNED_IN, "GET"),
+    "console:login": (PUBLIC, "GET"),
+    "console:logout": (SIGNED_IN, "POST"),
+    "console:password-change": (SIGNED_IN, "GET"),
+    "console:set-password": (PUBLIC, "GET"),
+    "console:healthz": (PUBLIC, "GET"),
+    "console:readyz": (PUBLIC, "GET"),
+    "console:token": (Role.VIEWER, "GET"),
+    "console:token-recheck": (Role.VIEWER, "POST"),
+    "console:token-remove": (Role.VIEWER, "POST"),
+    "console:audit": (Role.VIEWER, "GET"),
+    "console:audit-export-csv": (Role.VIEWER, "GET"),
+    "console:audit-export-jsonl": (Role.VIEWER, "GET"),
+    "console:team": (Role.ADMIN, "GET"),
+    "console:team-add": (Role.ADMIN, "POST"),
+    "console:team-role": (Role.ADMIN, "POST"),
+    "console:team-deactivate": (Role.ADMIN, "GET"),
+}
+
+SAMPLE_ARGS = {
+    "user_id": "{target}",
+    "uidb64": "MQ",
+    "token": "set-password-token",
+    "model_id": "00000000-0000-0000-0000-000000000000",
+}
+
+
+def all_patterns(
+    resolver: URLResolver, prefix: str = "", namespace: str = ""
+) -> list[tuple[str, str]]:
+    found = []
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            ns = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += all_patterns(entry, prefix + str(entry.pattern), ns)
+        elif isinstance(entry, URLPattern) and entry.name:
+            found.append((f"{namespace}{entry.name}", prefix + str(entry.pattern)))
+    return found
+
+
+PATTERNS = all_patterns(get_resolver())
+
+
+def test_every_url_has_an_entry_in_the_matrix() -> None:
+    names = {name for name, _ in PATTERNS}
+    assert names - set(MATRIX) == set(), "decide who may use these URLs"
+    assert set(MATRIX) - names == set(), "the matrix names URLs that no longer exist"
+
+
+def test_views_declare_the_role_the_matrix_expects() -> None:
+    resolver = get_resolver()
+    for name, (needed, _) in MATRIX.items():
+        if not isinstance(needed, Role):
+            continue
+        route = next(p for n, p in PATTERNS if n == name)
+        path = "/" + route.replace("<int:user_id>", "1").replace("<uidb64>", "MQ").replace(
+            "<token>", "t"
+        ).replace("<uuid:model_id>", SAMPLE_ARGS["model_id"]).replace(
+            "<str:model_id>", SAMPLE_ARGS["model_id"]
+        )
+        view = resolver.resolve(path).func
+        assert getattr(view, "required_role", None) == needed, name
+
+
+def url_for(route: str, target_id: int) -> str:
+    path = "/" + route
+    for key, value in SAMPLE_ARGS.items():
+        for converter in ("int:", "uuid:", "str:", ""):
+            path = path.replace(f"<{converter}{key}>", value.format(target=target_id))
+    return path
+
+
+ACTORS = [None, "no-role", Role.VIEWER, Role.OPERATOR, Role.ADMIN]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", ACTORS, ids=lambda a: getattr(a, "name", str(a)).lower())
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_matrix(actor: Any, htmx: bool, sandbox) -> None:  # type: ignore[no-untyped-def]
+    users = get_user_model().objects
+    target = users.create_user("target", password=PASSWORD)
+    client = Client()
+    if actor is not None:
+        from console.services.team import set_role_groups
+
+        user = users.create_user("actor", password=PASSWORD)
+        set_role_groups(user, None if actor == "no-role" else actor)
+        client.force_login(user)
+    headers = HTMX if htmx else {}
+    for name, route in PATTERNS:
+        needed, method = MATRIX[name]
+        if name == "console:logout":
+            continue  # logging out would end this client's session for the rest of the loop
+        path = url_for(route, target.pk)
+        response = client.generic(method, path, **headers)
+        label = f"{method} {path} as {actor} ({'htmx' if htmx else 'page'})"
+        assert response.status_code < 500, label
+        if needed == PUBLIC:
+            assert response.status_code != 403, label
+            continue
+        if actor is None:
+            if htmx:
+                assert response.get("HX-Redirect", "").startswith("/login/"), label
+            else:
+                assert response.status_code == 302, label
+                assert response["Location"].startswith("/login/"), label
+            continue
+        role = None if actor == "no-role" else actor
+        allowed = needed == SIGNED_IN or (role is not None and role >= needed)
+        if allowed:
+            assert response.status_code != 403, label
+        else:
+            assert response.status_code == 403, label
+            body = response.content.decode()
+            assert 'id="refusal"' in body, label
+            assert ("<html" in body) is not htmx, label

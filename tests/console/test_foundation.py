@@ -1,0 +1,191 @@
+"""The foundation: probes, log-in and log-out, page headers, the htmx conventions, settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from console.roles import Role
+from console.settings.keys import KeyringError, new_keyring_entry, parse_keyring
+from tests.console.conftest import HTMX, PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_healthz_needs_no_login_and_no_database(client: Client) -> None:
+    response = client.get("/healthz", HTTP_HOST="anything.invalid")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_checks_the_database(client: Client) -> None:
+    response = client.get("/readyz", HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+
+
+@pytest.mark.django_db
+def test_pages_need_log_in(client: Client) -> None:
+    response = client.get("/audit/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/?next=/audit/")
+
+
+@pytest.mark.django_db
+def test_an_htmx_request_without_a_session_is_redirected_not_swapped(client: Client) -> None:
+    response = client.get("/audit/", **HTMX)
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/audit/"
+    assert response.content == b""
+
+
+@pytest.mark.django_db
+def test_log_in_rotates_the_csrf_token_and_lands_on_a_page(make_member) -> None:  # type: ignore[no-untyped-def]
+    make_member("viewer", Role.VIEWER)
+    client = Client()
+    client.get("/login/")
+    before = client.cookies["csrftoken"].value
+    response = client.post("/login/", {"username": "viewer", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.cookies["csrftoken"].value != before
+    assert client.get(response["Location"], follow=True).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_wrong_password_says_so(make_member) -> None:  # type: ignore[no-untyped-def]
+    make_member("viewer", Role.VIEWER)
+    response = Client().post("/login/", {"username": "viewer", "password": "wrong"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+
+
+@pytest.mark.django_db
+def test_log_out_is_post_only_and_clears_site_data(login_as) -> None:  # type: ignore[no-untyped-def]
+    client = login_as(Role.VIEWER)
+    assert client.get("/logout/").status_code == 405
+    response = client.post("/logout/")
+    assert response.status_code == 302
+    assert response["Clear-Site-Data"] == '"cache", "storage"'
+    assert client.get("/audit/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_signed_in_pages_are_private_and_vary_on_hx_request(login_as) -> None:  # type: ignore[no-untyped-def]
+    response = login_as(Role.VIEWER).get("/audit/")
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert "HX-Request" in response["Vary"]
+
+
+@pytest.mark.django_db
+def test_the_layout_follows_the_htmx_conventions(login_as) -> None:  # type: ignore[no-untyped-def]
+    from html.parser import HTMLParser
+
+    html = login_as(Role.VIEWER).get("/audit/").content.decode()
+
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: list[tuple[str, dict]] = []
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            self.tags.append((tag, dict(attrs)))
+
+    parser = Collect()
+    parser.feed(html)
+    meta = next(a for t, a in parser.tags if t == "meta" and a.get("name") == "htmx-config")
+    config = json.loads(meta["content"])
+    assert config["allowEval"] is False and config["historyCacheSize"] == 0
+    assert config["includeIndicatorStyles"] is False and config["refreshOnHistoryMiss"] is True
+    swapped = {r["code"] for r in config["responseHandling"] if r.get("swap")}
+    assert {"403", "422"} <= swapped
+    body = next(a for t, a in parser.tags if t == "body")
+    assert "X-CSRFToken" in json.loads(body["hx-headers"])
+    scripts = [a for t, a in parser.tags if t == "script"]
+    assert scripts and all(a.get("src") for a in scripts)  # no inline scripts
+    assert not any("style" in a for _, a in parser.tags)  # no inline styles
+    assert not any(k.startswith("hx-on") for _, a in parser.tags for k in a)
+    assert any(a.get("aria-live") for _, a in parser.tags)
+    labels = [a.get("href") for t, a in parser.tags if t == "a"]
+    assert reverse("console:audit") in labels
+
+
+@pytest.mark.django_db
+def test_messages_reach_htmx_requests_as_an_hx_trigger_event(login_as) -> None:  # type: ignore[no-untyped-def]
+    from console.middleware import HtmxMessagesMiddleware
+
+    client = login_as(Role.ADMIN)
+    # A refused form re-renders in place; its message travels in the HX-Trigger header.
+    client.post("/team/add/", {"username": "", "role": "viewer"}, **HTMX)
+    response = client.post("/account/token/recheck/")  # queues a message, then redirects
+    assert response.status_code == 302
+    page = client.get("/audit/", **HTMX)
+    events = json.loads(page["HX-Trigger"])
+    assert events["messages"][0]["level"] == "error"
+    assert HtmxMessagesMiddleware
+
+
+def test_keyrings_parse_and_refuse_bad_entries() -> None:
+    ring = parse_keyring(f"{new_keyring_entry('a')},{new_keyring_entry('b')}", variable="X")
+    assert list(ring) == ["a", "b"] and all(len(k) == 32 for k in ring.values())
+    for bad in (
+        "",
+        "nokey",
+        "a:notbase64!",
+        "a:c2hvcnQ=",
+        f"{new_keyring_entry('a')},{new_keyring_entry('a')}",
+    ):
+        with pytest.raises(KeyringError) as info:
+            parse_keyring(bad, variable="CONSOLE_TOKEN_KEYS")
+        assert "CONSOLE_TOKEN_KEYS" in str(info.value)
+
+
+def _start_production(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
+    env.pop("DATABASE_URL", None)
+    env.update({"DJANGO_SETTINGS_MODULE": "console.settings.production", **extra})
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+FULL_PRODUCTION = {
+    "DJANGO_SECRET_KEY": "x" * 60,
+    "CONSOLE_TOKEN_KEYS": new_keyring_entry("k1"),
+    "CONSOLE_AUDIT_KEYS": new_keyring_entry("a1"),
+    "DATABASE_URL": "sqlite:////tmp/never-opened.sqlite3",
+    "DJANGO_ALLOWED_HOSTS": "console.example.org",
+}
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "CONSOLE_TOKEN_KEYS",
+        "CONSOLE_AUDIT_KEYS",
+        "DATABASE_URL",
+        "DJANGO_ALLOWED_HOSTS",
+    ],
+)
+def test_production_refuses_to_start_naming_the_missing_variable(missing: str) -> None:
+    env = {k: v for k, v in FULL_PRODUCTION.items() if k != missing}
+    result = _start_production(env)
+    assert result.returncode != 0
+    assert missing in result.stderr
+
+
+def test_production_starts_with_everything_set() -> None:
+    assert _start_production(FULL_PRODUCTION).returncode == 0
