@@ -35,7 +35,8 @@ class NewMember:
 def set_role_groups(user: Any, role: Role | None) -> None:
     user.groups.remove(*Group.objects.filter(name__in=GROUP_ROLES))
     if role is not None:
-        user.groups.add(Group.objects.get(name=ROLE_GROUP[role]))
+        # get_or_create: the migration makes the groups, but a flushed test database has none.
+        user.groups.add(Group.objects.get_or_create(name=ROLE_GROUP[role])[0])
     if hasattr(user, "_console_role"):
         del user._console_role
 

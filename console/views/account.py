@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,7 +19,7 @@ from console.services.tokens import (
     token_save,
     token_status,
 )
-from console.views.htmx import HtmxHttpRequest, render_screen
+from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
 
 
 def _context(request: HtmxHttpRequest, form: TokenForm, **extra: object) -> dict[str, object]:
@@ -61,7 +62,7 @@ def token_page(request: HtmxHttpRequest) -> HttpResponse:
             status=422,
         )
     messages.success(request, "Your Dr.Gero token was checked and saved.")
-    return redirect("console:token")
+    return redirect_after_success(request, reverse("console:token"))
 
 
 @require_POST

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
 
@@ -30,3 +31,13 @@ def render_screen(
     """Render ``template``, or only its named ``partial`` when htmx swaps that region."""
     name = f"{template}#{partial}" if wants_partial(request) else template
     return render(request, name, context, status=status)
+
+
+def redirect_after_success(request: HttpRequest, url: str) -> HttpResponse:
+    """After a successful form: htmx is told to load ``url`` as a page; others get a 302.
+
+    The page then shows the queued message; a swapped 302 would nest a page in a fragment.
+    """
+    if wants_partial(request):
+        return HttpResponseClientRedirect(url)
+    return HttpResponseRedirect(url)

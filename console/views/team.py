@@ -8,7 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -23,7 +23,7 @@ from console.services.team import (
     role_label,
 )
 from console.services.tokens import token_status
-from console.views.htmx import HtmxHttpRequest, render_screen
+from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
 
 
 def _members() -> list[dict[str, object]]:
@@ -72,7 +72,7 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
         # Shown once, on this answer only; it is never stored or logged by the console.
         link = request.build_absolute_uri(added.set_password_path)
         return _team(request, MemberAddForm(), new_member=added.user, set_password_link=link)
-    return redirect("console:team")
+    return redirect_after_success(request, reverse("console:team"))
 
 
 @require_POST
