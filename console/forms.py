@@ -29,6 +29,7 @@ class TokenForm(forms.Form):
         help_text="Create one in Dr.Gero under Settings → Tokens; it starts with drgero_. "
         "The console stores it encrypted and never shows it again.",
         max_length=600,
+        error_messages={"required": "Paste your Dr.Gero token."},
     )
     label = forms.CharField(
         label="Label (optional)",

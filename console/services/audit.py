@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.http import HttpRequest
 
+from console.logs import redact
 from console.models.audit import AuditEvent, AuditOutcome
 from console.net import client_ip
 
@@ -45,7 +46,10 @@ SIGNED_FIELDS = (
     "refers_to_seq",
     "prev_hash",
 )
-FORBIDDEN_KEYS = ("token", "password", "secret", "ciphertext", "authorization")
+# Keys whose values are never recorded, and any value shaped like a Dr.Gero token.
+FORBIDDEN_KEYS = frozenset(
+    {"token", "password", "secret", "ciphertext", "authorization", "api_key", "new_password1"}
+)
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,13 @@ def _clean_changes(changes: dict[str, Any] | None) -> str:
     def scrub(value: Any) -> Any:
         if isinstance(value, dict):
             return {
-                k: ("[withheld]" if any(f in k.lower() for f in FORBIDDEN_KEYS) else scrub(v))
+                k: ("[withheld]" if str(k).lower() in FORBIDDEN_KEYS else scrub(v))
                 for k, v in value.items()
             }
         if isinstance(value, list):
             return [scrub(v) for v in value]
+        if isinstance(value, str):
+            return redact(value)
         return value
 
     return json.dumps(scrub(changes or {}), sort_keys=True, default=str, ensure_ascii=False)

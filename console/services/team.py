@@ -141,8 +141,8 @@ def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = 
         outcome="succeeded",
         target=_member_target(member),
         changes={
-            "before": {"active": True, "token": "set" if had_token else "missing"},
-            "after": {"active": False, "token": "deleted" if had_token else "missing"},
+            "before": {"active": True, "saved_token": "set" if had_token else "missing"},
+            "after": {"active": False, "saved_token": "deleted" if had_token else "missing"},
         },
         request=request,
     )

@@ -65,9 +65,15 @@ def test_secrets_are_withheld_from_changes() -> None:
         actor=SYSTEM,
         action="token.set",
         outcome="succeeded",
-        changes={"token": "drgero_secret_value", "nested": {"password": "pw"}, "label": "ok"},
+        changes={
+            "token": "x1",
+            "nested": {"password": "pw"},
+            "label": "ok",
+            "note": "pasted drgero_secret_value by mistake",
+        },
     )
-    assert "drgero_secret_value" not in event.changes and "pw" not in event.changes
+    assert '"token": "[withheld]"' in event.changes and "pw" not in event.changes
+    assert "drgero_secret_value" not in event.changes
     assert '"label": "ok"' in event.changes
 
 

@@ -1,0 +1,102 @@
+"""Team administration: add, change role, deactivate, with the last-Admin rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from console.models import AuditEvent, DrGeroToken
+from console.roles import Role, role_of
+from tests.console.conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+def test_the_team_page_lists_members_with_token_status_never_the_token(
+    login_as, make_member
+) -> None:  # type: ignore[no-untyped-def]
+    make_member("withtoken", Role.OPERATOR, token="drgero_secret_team_canary")
+    body = login_as(Role.ADMIN).get("/team/").content.decode()
+    assert "withtoken" in body and "set" in body
+    assert "drgero_secret_team_canary" not in body and "nary" not in body
+
+
+def test_add_a_member_with_a_password(login_as) -> None:  # type: ignore[no-untyped-def]
+    client = login_as(Role.ADMIN)
+    response = client.post(
+        "/team/add/", {"username": "new", "role": "operator", "password": "a-strong-pass-42"}
+    )
+    assert response.status_code == 302
+    new = User.objects.get(username="new")
+    assert role_of(new) == Role.OPERATOR and new.check_password("a-strong-pass-42")
+    event = AuditEvent.objects.get(action="team.member_add")
+    assert json.loads(event.changes)["after"]["role"] == "Operator"
+    assert "a-strong-pass-42" not in event.canonical
+
+
+def test_add_a_member_with_a_one_time_link(login_as) -> None:  # type: ignore[no-untyped-def]
+    client = login_as(Role.ADMIN)
+    response = client.post("/team/add/", {"username": "linked", "role": "viewer"}, **HTMX)
+    assert response.status_code == 200
+    body = response.content.decode()
+    start = body.index("/account/set-password/")
+    link = body[start : body.index("<", start)]
+    new_client = Client()
+    form = new_client.get(link, follow=True)
+    assert b"Set password" in form.content
+    done = new_client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "chosen-password-77", "new_password2": "chosen-password-77"},
+    )
+    assert done.status_code == 302
+    assert User.objects.get(username="linked").check_password("chosen-password-77")
+    assert new_client.get(link, follow=True).content.count(b"no longer valid") == 1
+
+
+def test_a_duplicate_username_is_refused_at_the_field(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
+    make_member("taken")
+    response = login_as(Role.ADMIN).post("/team/add/", {"username": "TAKEN", "role": "viewer"})
+    assert response.status_code == 422
+    assert b"already exists" in response.content
+    assert User.objects.filter(username__iexact="taken").count() == 1
+
+
+def test_change_a_role_is_audited_with_before_and_after(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
+    member = make_member("m", Role.VIEWER)
+    login_as(Role.ADMIN).post(f"/team/{member.pk}/role/", {"role": "operator"})
+    assert role_of(User.objects.get(pk=member.pk)) == Role.OPERATOR
+    changes = json.loads(AuditEvent.objects.get(action="team.role_change").changes)
+    assert changes == {"before": {"role": "Viewer"}, "after": {"role": "Operator"}}
+
+
+def test_the_last_admin_cannot_be_demoted(login_as) -> None:  # type: ignore[no-untyped-def]
+    client = login_as(Role.ADMIN)
+    me = client.user  # type: ignore[attr-defined]
+    response = client.post(f"/team/{me.pk}/role/", {"role": "viewer"}, follow=True)
+    assert b"last Admin" in response.content
+    assert role_of(User.objects.get(pk=me.pk)) == Role.ADMIN
+
+
+def test_deactivate_confirms_then_deletes_the_token(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
+    member = make_member("leaving", Role.OPERATOR, token="drgero_token_leaving_1")
+    client = login_as(Role.ADMIN)
+    confirm = client.get(f"/team/{member.pk}/deactivate/")
+    assert b"Deactivate leaving?" in confirm.content
+    assert User.objects.get(pk=member.pk).is_active
+    client.post(f"/team/{member.pk}/deactivate/")
+    assert not User.objects.get(pk=member.pk).is_active
+    assert not DrGeroToken.objects.filter(user=member).exists()
+    event = AuditEvent.objects.get(action="team.deactivate")
+    assert json.loads(event.changes)["after"] == {"active": False, "saved_token": "deleted"}
+
+
+def test_an_admin_cannot_deactivate_themself(login_as) -> None:  # type: ignore[no-untyped-def]
+    client = login_as(Role.ADMIN)
+    me = client.user  # type: ignore[attr-defined]
+    response = client.post(f"/team/{me.pk}/deactivate/", follow=True)
+    assert b"can&#x27;t deactivate yourself" in response.content
+    assert User.objects.get(pk=me.pk).is_active
