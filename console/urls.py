@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from console.views import account, audit, auth, health, home, team
+from console.views import account, audit, auth, health, home, models, team
 
 console_patterns = [
     path("", home.home, name="home"),
@@ -17,6 +17,12 @@ console_patterns = [
     path("account/token/", account.token_page, name="token"),
     path("account/token/recheck/", account.token_recheck_view, name="token-recheck"),
     path("account/token/remove/", account.token_remove_view, name="token-remove"),
+    path("models/", models.models_list, name="models"),
+    path("models/new/", models.model_new, name="model-new"),
+    path("models/<str:model_id>/", models.model_detail_view, name="model-detail"),
+    path("models/<str:model_id>/edit/", models.model_edit, name="model-edit"),
+    path("models/<str:model_id>/delete/", models.model_delete_view, name="model-delete"),
+    path("base-models/", models.base_models, name="base-models"),
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export.csv", audit.audit_export_csv, name="audit-export-csv"),
     path("audit/export.jsonl", audit.audit_export_jsonl, name="audit-export-jsonl"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import logging
@@ -127,6 +128,12 @@ class DrGeroClient:
             (timeout[0] + timeout[1]) * (self.max_retries + 1) + retry_after_cap
         )
         self._session = session or new_session()
+
+    def bound_to(self, session: requests.Session) -> DrGeroClient:
+        """The same client over another session (for example, another thread's pool)."""
+        twin = copy.copy(self)
+        twin._session = session
+        return twin
 
     def __repr__(self) -> str:
         return f"DrGeroClient(base_url={self.base_url!r}, token='***')"

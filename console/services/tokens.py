@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -30,6 +31,7 @@ from drgero_client import (
 )
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHECKED_SCOPES = ("models:read", "leaderboards:read", "base_models")
 TOKEN_PREFIX = "drgero_"  # noqa: S105  (a prefix, not a secret)
@@ -256,3 +258,43 @@ def token_note_refusal(*, user: Any, scope: str | None) -> None:
 
 def _target(user: Any) -> Target:
     return Target(type="member", id=str(user.pk), name=user.get_username())
+
+
+def member_client(user: Any) -> Outcome[DrGeroClient]:
+    """The member's client, or the problem that stops it (no token, unreadable token)."""
+    try:
+        return Outcome(value=client_for(user))
+    except NoTokenError:
+        return Outcome(problem=NO_TOKEN)
+    except TokenUnavailableError:
+        return Outcome(problem=TOKEN_UNREADABLE)
+
+
+def member_call(
+    user: Any,
+    fn: Callable[[DrGeroClient], T],
+    *,
+    write: bool = False,
+    what: str = "model",
+    scope: str | None = None,
+) -> Outcome[T]:
+    """Call Dr.Gero with the member's token; every failure becomes a plain-language problem.
+
+    A 403 on a write is remembered on the member's token, so the matching buttons can say why
+    they are disabled until the token is replaced or re-checked.
+    """
+    got = member_client(user)
+    if got.value is None:
+        return Outcome(problem=got.problem)
+    try:
+        return Outcome(value=fn(got.value))
+    except DrGeroError as exc:
+        problem = explain(exc, write=write, what=what, scope=scope)
+        if write and problem.kind == "scope":
+            token_note_refusal(user, scope=problem.missing_scope)
+        return Outcome(problem=problem)
+
+
+def refused_scopes(user: Any) -> list[str]:
+    record = DrGeroToken.objects.filter(user=user).only("refused_scopes").first()
+    return list(record.refused_scopes) if record else []

@@ -27,6 +27,19 @@
     toast("The console did not answer. Check your connection and try again.", "error");
   });
 
+  // The leaderboard picker's filter box hides the choices whose label does not match.
+  document.body.addEventListener("input", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("input[data-filter]")) { return; }
+    var list = document.querySelector(box.getAttribute("data-filter"));
+    if (!list) { return; }
+    var needle = box.value.trim().toLowerCase();
+    list.querySelectorAll("label").forEach(function (label) {
+      var row = label.parentElement && label.parentElement !== list ? label.parentElement : label;
+      row.hidden = needle !== "" && label.textContent.toLowerCase().indexOf(needle) === -1;
+    });
+  });
+
   // After a swap, move focus to an element that asks for it (dialogs, forms with errors).
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.elt && event.detail.elt.querySelector

@@ -1,0 +1,325 @@
+"""Models on Dr.Gero: list and search, detail, create, edit, delete, base models."""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.core.cache import cache
+from django.http import HttpRequest
+
+from console.services.audit import Actor, Target, audit_record
+from console.services.drgero import Outcome, Problem, explain, pooled_session
+from console.services.tokens import member_call, member_client
+from console.vocabulary import dataset_phrase, status_category
+from drgero_client import (
+    BaseModel,
+    DrGeroClient,
+    DrGeroError,
+    Leaderboard,
+    Model,
+    PermissionDeniedError,
+    Run,
+)
+
+PAGE_SIZE = 50
+SEARCH_BOUND = 500  # Dr.Gero has no search; at most this many models are fetched to filter
+SEARCH_CACHE_SECONDS = 30
+EDITABLE = (
+    "name",
+    "description",
+    "leaderboard_ids",
+    "creation_mode",
+    "auto_update_model",
+    "continuous_self_learning",
+    "hypertuning_parameters",
+)
+
+# Threads for fetching a page's Dr.Gero calls side by side; each keeps its own pooled session.
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="drgero")
+
+
+@dataclass(frozen=True)
+class ModelsPage:
+    models: list[Model]
+    page: int
+    total: int | None
+    has_next: bool
+    query: str = ""
+    search_bound_reached: bool = False
+
+    @property
+    def page_count(self) -> int | None:
+        return math.ceil(self.total / PAGE_SIZE) if self.total is not None else None
+
+    @property
+    def page_numbers(self) -> list[int]:
+        count = self.page_count
+        if not count:
+            return []
+        window = range(max(1, self.page - 3), min(count, self.page + 3) + 1)
+        return sorted({1, count, *window})
+
+
+def _search_cache_key(user: Any) -> str:
+    return f"console:models-search:{user.pk}"
+
+
+def models_page(*, user: Any, page: int = 1, query: str = "") -> Outcome[ModelsPage]:
+    """One page of the member's models, or the models whose name contains ``query``."""
+    page = max(1, page)
+    query = query.strip()
+    if not query:
+
+        def fetch(client: DrGeroClient) -> ModelsPage:
+            got = client.list_models(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+            return ModelsPage(list(got.items), page, got.total, got.has_more)
+
+        return member_call(user, fetch, what="model")
+
+    key = _search_cache_key(user)
+    cached = cache.get(key)
+    if cached is None:
+        fetched = member_call(
+            user, lambda c: [m.raw for m in c.iter_models(max_items=SEARCH_BOUND + 1)]
+        )
+        if fetched.value is None:
+            return Outcome(problem=fetched.problem)
+        cached = fetched.value
+        cache.set(key, cached, SEARCH_CACHE_SECONDS)
+    bound_reached = len(cached) > SEARCH_BOUND
+    needle = query.casefold()
+    matches = [
+        m
+        for m in (Model.from_api(raw) for raw in cached[:SEARCH_BOUND])
+        if needle in m.name.casefold()
+    ]
+    start = (page - 1) * PAGE_SIZE
+    return Outcome(
+        value=ModelsPage(
+            matches[start : start + PAGE_SIZE],
+            page,
+            len(matches),
+            start + PAGE_SIZE < len(matches),
+            query,
+            bound_reached,
+        )
+    )
+
+
+def forget_search_cache(user: Any) -> None:
+    cache.delete(_search_cache_key(user))
+
+
+@dataclass(frozen=True)
+class ModelDetail:
+    model: Model
+    leaderboards: Outcome[list[Leaderboard]]
+    runs: Outcome[list[Run]]
+
+
+def _in_pool(client: DrGeroClient, fn: Any) -> Any:
+    return fn(client.bound_to(pooled_session()))
+
+
+def model_detail(*, user: Any, model_id: str) -> Outcome[ModelDetail]:
+    """The model, its leaderboards and its runs, fetched side by side.
+
+    The page takes about as long as the slowest of the three calls. Only the model itself is
+    required; the other two report their own problems on the page.
+    """
+    got = member_client(user)
+    if got.value is None:
+        return Outcome(problem=got.problem)
+    client = got.value
+    futures = {
+        "model": _pool.submit(_in_pool, client, lambda c: c.get_model(model_id)),
+        "leaderboards": _pool.submit(
+            _in_pool, client, lambda c: c.list_model_leaderboards(model_id)
+        ),
+        "runs": _pool.submit(_in_pool, client, lambda c: c.list_runs(model_id)),
+    }
+    results: dict[str, Outcome[Any]] = {}
+    for name, future in futures.items():
+        try:
+            results[name] = Outcome(value=future.result())
+        except DrGeroError as exc:
+            results[name] = Outcome(problem=explain(exc, what="model"))
+    model = results["model"]
+    if model.value is None:
+        return Outcome(problem=model.problem)
+    runs = results["runs"]
+    if runs.value is not None:
+        runs = Outcome(value=newest_first(runs.value))
+    return Outcome(value=ModelDetail(model.value, results["leaderboards"], runs))
+
+
+def newest_first(runs: list[Run]) -> list[Run]:
+    return sorted(runs, key=lambda r: r.created_at.timestamp() if r.created_at else 0, reverse=True)
+
+
+def model_get(*, user: Any, model_id: str) -> Outcome[Model]:
+    return member_call(user, lambda c: c.get_model(model_id))
+
+
+def model_fields(model: Model) -> dict[str, Any]:
+    """The editable fields of a model, as the form and the audit log see them."""
+    return {
+        "name": model.name,
+        "description": model.description,
+        "leaderboard_ids": sorted(model.leaderboard_ids),
+        "creation_mode": model.creation_mode or "auto",
+        "auto_update_model": bool(model.auto_update_model),
+        "continuous_self_learning": bool(model.continuous_self_learning),
+        "hypertuning_parameters": bool(model.hypertuning_parameters),
+    }
+
+
+def _audit(
+    user: Any,
+    action: str,
+    target: Target,
+    outcome: Outcome[Any],
+    changes: dict[str, Any],
+    request: HttpRequest | None,
+) -> None:
+    problem = outcome.problem
+    audit_record(
+        actor=Actor.of(user),
+        action=action,
+        outcome=problem.audit_outcome if problem else "succeeded",
+        target=target,
+        changes=changes,
+        status_code=problem.status_code if problem else None,
+        message=problem.message if problem else "",
+        request=request,
+    )
+
+
+def model_create(
+    *, user: Any, fields: dict[str, Any], request: HttpRequest | None = None
+) -> Outcome[Model]:
+    """Create a model in Dr.Gero and record ``model.create``."""
+    sent = {k: fields[k] for k in EDITABLE if k in fields}
+    outcome = member_call(user, lambda c: c.create_model(**sent), write=True)
+    if outcome.problem and outcome.problem.kind in ("no_token", "token_unreadable"):
+        return outcome
+    model = outcome.value
+    target = Target("model", model.id if model else "", model.name if model else sent["name"])
+    _audit(user, "model.create", target, outcome, {"after": sent}, request)
+    forget_search_cache(user)
+    return outcome
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    model: Model | None
+    changed: dict[str, Any] = field(default_factory=dict)
+
+
+def model_update(
+    *, user: Any, model_id: str, fields: dict[str, Any], request: HttpRequest | None = None
+) -> Outcome[UpdateResult]:
+    """PATCH only what differs from the model as Dr.Gero has it now; record before and after."""
+    current = model_get(user=user, model_id=model_id)
+    if current.value is None:
+        return Outcome(problem=current.problem)
+    before_all = model_fields(current.value)
+    changed = {
+        k: v
+        for k, v in fields.items()
+        if k in EDITABLE and (sorted(v) if k == "leaderboard_ids" else v) != before_all.get(k)
+    }
+    if not changed:
+        return Outcome(value=UpdateResult(current.value, {}))
+    outcome = member_call(user, lambda c: c.update_model(model_id, **changed), write=True)
+    target = Target("model", model_id, current.value.name)
+    changes = {"before": {k: before_all[k] for k in changed}, "after": changed}
+    _audit(user, "model.update", target, outcome, changes, request)
+    forget_search_cache(user)
+    if outcome.problem:
+        return Outcome(problem=outcome.problem)
+    return Outcome(value=UpdateResult(outcome.value or current.value, changed))
+
+
+class NameMismatchError(Exception):
+    """The typed confirmation does not match the model's name."""
+
+
+def model_delete(
+    *, user: Any, model_id: str, typed_name: str, request: HttpRequest | None = None
+) -> Outcome[Model]:
+    """Delete a model for the whole workspace after the name was typed; keep a snapshot."""
+    current = model_get(user=user, model_id=model_id)
+    if current.value is None:
+        return Outcome(problem=current.problem)
+    model = current.value
+    if typed_name.strip() != model.name:
+        raise NameMismatchError
+    outcome = member_call(user, lambda c: c.delete_model(model_id), write=True)
+    target = Target("model", model_id, model.name)
+    _audit(user, "model.delete", target, outcome, {"before": model.raw}, request)
+    forget_search_cache(user)
+    if outcome.problem:
+        return Outcome(problem=outcome.problem)
+    return Outcome(value=model)
+
+
+def base_models_list(*, user: Any) -> Outcome[list[BaseModel]]:
+    return member_call(user, lambda c: c.list_base_models(), what="base model list")
+
+
+@dataclass(frozen=True)
+class Picker:
+    """Leaderboards to choose from, or None when the token can't list them."""
+
+    leaderboards: list[Leaderboard] | None
+    problem: Problem | None = None
+
+
+PICKER_BOUND = 500
+
+
+def leaderboard_picker(*, user: Any) -> Picker:
+    got = member_client(user)
+    if got.value is None:
+        return Picker(None, got.problem)
+    try:
+        return Picker(list(got.value.iter_leaderboards(max_items=PICKER_BOUND)))
+    except PermissionDeniedError:
+        return Picker(None)
+    except DrGeroError as exc:
+        return Picker(None, explain(exc, what="leaderboard list"))
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run as a page shows it."""
+
+    id: str
+    status: str
+    category: str
+    created_at: Any
+    finished_at: Any
+    error: str | None
+    dataset_words: str
+
+
+def summarize_run(run: Run) -> RunSummary:
+    dataset = run.dataset_size
+    words = (
+        dataset_phrase(auto=dataset.auto, rows=dataset.rows, algorithm=dataset.algorithm)
+        if dataset
+        else ""
+    )
+    return RunSummary(
+        run.id,
+        run.status,
+        status_category(run.status),
+        run.created_at,
+        run.finished_at,
+        run.error,
+        words,
+    )

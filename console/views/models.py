@@ -1,0 +1,227 @@
+"""Model pages: list and search, new, detail, edit, delete, base models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from console.forms import DeleteModelForm, ModelForm
+from console.roles import Role, has_role, requires
+from console.services.drgero import Problem
+from console.services.models import (
+    SEARCH_BOUND,
+    NameMismatchError,
+    base_models_list,
+    leaderboard_picker,
+    model_create,
+    model_delete,
+    model_detail,
+    model_fields,
+    model_get,
+    model_update,
+    models_page,
+    summarize_run,
+)
+from console.services.tokens import refused_scopes
+from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
+
+
+def abilities(request: HtmxHttpRequest) -> dict[str, Any]:
+    """What this member may do here: their console role, and what Dr.Gero refused their token."""
+    refused = refused_scopes(request.user)
+    write_refused = "models:write" in refused
+    return {
+        "can_edit": has_role(request.user, Role.OPERATOR) and not write_refused,
+        "can_delete": has_role(request.user, Role.ADMIN) and not write_refused,
+        "can_run": has_role(request.user, Role.OPERATOR) and "models:fine-tune" not in refused,
+        "is_operator": has_role(request.user, Role.OPERATOR),
+        "is_admin": has_role(request.user, Role.ADMIN),
+        "refused": refused,
+    }
+
+
+def _status(problem: Problem | None) -> int:
+    if problem is None or problem.kind in ("no_token", "token_unreadable"):
+        return 200
+    return problem.http_status
+
+
+def _page_number(request: HtmxHttpRequest) -> int:
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+@require_GET
+@requires(Role.VIEWER)
+def models_list(request: HtmxHttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()[:200]
+    outcome = models_page(user=request.user, page=_page_number(request), query=query)
+    context = {
+        "result": outcome.value,
+        "problem": outcome.problem,
+        "q": query,
+        "search_bound": SEARCH_BOUND,
+        **abilities(request),
+    }
+    return render_screen(
+        request,
+        "console/models_list.html",
+        "models-table",
+        context,
+        status=_status(outcome.problem),
+    )
+
+
+def _form_screen(
+    request: HtmxHttpRequest,
+    form: ModelForm,
+    *,
+    model: Any = None,
+    problem: Problem | None = None,
+    picker_problem: Problem | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "model": model,
+        "problem": problem,
+        "picker_problem": picker_problem,
+        **abilities(request),
+    }
+    return render_screen(request, "console/model_form.html", "model-form", context, status=status)
+
+
+def _apply_field_errors(form: ModelForm, problem: Problem) -> None:
+    """Dr.Gero's 400 details go next to the matching fields."""
+    for api_name, message in problem.field_errors.items():
+        field = {"leaderboard_ids": "leaderboards" if form.picker else "leaderboard_ids"}.get(
+            api_name, api_name
+        )
+        if field in form.fields:
+            form.add_error(field, f"Dr.Gero: {message}")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Role.OPERATOR)
+def model_new(request: HtmxHttpRequest) -> HttpResponse:
+    picker = leaderboard_picker(user=request.user)
+    if picker.problem and picker.problem.kind in ("no_token", "token_unreadable"):
+        return _form_screen(request, ModelForm(leaderboards=[]), problem=picker.problem)
+    if request.method == "GET":
+        return _form_screen(
+            request, ModelForm(leaderboards=picker.leaderboards), picker_problem=picker.problem
+        )
+    form = ModelForm(request.POST, leaderboards=picker.leaderboards)
+    if not form.is_valid():
+        return _form_screen(request, form, picker_problem=picker.problem, status=422)
+    outcome = model_create(user=request.user, fields=form.api_fields(), request=request)
+    if outcome.problem is not None or outcome.value is None:
+        problem = outcome.problem
+        if problem is not None:
+            _apply_field_errors(form, problem)
+        return _form_screen(request, form, problem=problem, status=422)
+    messages.success(request, f"“{outcome.value.name}” was created in Dr.Gero.")
+    return redirect_after_success(request, reverse("console:model-detail", args=[outcome.value.id]))
+
+
+@require_GET
+@requires(Role.VIEWER)
+def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    outcome = model_detail(user=request.user, model_id=model_id)
+    context = {"detail": outcome.value, "problem": outcome.problem, **abilities(request)}
+    if outcome.value is not None:
+        context["runs"] = [summarize_run(r) for r in (outcome.value.runs.value or [])[:5]]
+        context["other"] = outcome.value.model.other_details()
+    return render(request, "console/model_detail.html", context, status=_status(outcome.problem))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Role.OPERATOR)
+def model_edit(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    current = model_get(user=request.user, model_id=model_id)
+    if current.value is None:
+        return render(
+            request,
+            "console/model_form.html",
+            {"form": None, "problem": current.problem, **abilities(request)},
+            status=_status(current.problem),
+        )
+    model = current.value
+    picker = leaderboard_picker(user=request.user)
+    options = {
+        "leaderboards": picker.leaderboards,
+        "keep_ids": list(model.leaderboard_ids),
+        "keep_mode": model.creation_mode,
+    }
+    if request.method == "GET":
+        initial = ModelForm.initial_from(
+            model_fields(model), picker=picker.leaderboards is not None
+        )
+        form = ModelForm(initial=initial, **options)
+        return _form_screen(request, form, model=model, picker_problem=picker.problem)
+    form = ModelForm(request.POST, **options)
+    if not form.is_valid():
+        return _form_screen(request, form, model=model, status=422)
+    outcome = model_update(
+        user=request.user, model_id=model_id, fields=form.api_fields(), request=request
+    )
+    if outcome.value is None:
+        problem = outcome.problem
+        if problem is not None:
+            _apply_field_errors(form, problem)
+        return _form_screen(request, form, model=model, problem=problem, status=422)
+    if outcome.value.changed:
+        messages.success(request, f"Saved: {', '.join(sorted(outcome.value.changed))}.")
+    else:
+        messages.info(request, "Nothing changed, so nothing was sent to Dr.Gero.")
+    return redirect_after_success(request, reverse("console:model-detail", args=[model_id]))
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Role.ADMIN)
+def model_delete_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    current = model_get(user=request.user, model_id=model_id)
+    if current.value is None:
+        return render(
+            request,
+            "console/model_delete.html",
+            {"model": None, "problem": current.problem},
+            status=_status(current.problem),
+        )
+    model = current.value
+    form = DeleteModelForm(request.POST or None, expected=model.name)
+    context: dict[str, Any] = {"model": model, "form": form, **abilities(request)}
+    if request.method == "GET":
+        return render(request, "console/model_delete.html", context)
+    if not form.is_valid():
+        return render(request, "console/model_delete.html", context, status=422)
+    try:
+        outcome = model_delete(
+            user=request.user,
+            model_id=model_id,
+            typed_name=form.cleaned_data["confirm_name"],
+            request=request,
+        )
+    except NameMismatchError:
+        form.add_error("confirm_name", "The model was renamed meanwhile; type its new name.")
+        return render(request, "console/model_delete.html", context, status=422)
+    if outcome.problem is not None:
+        context["problem"] = outcome.problem
+        return render(request, "console/model_delete.html", context, status=422)
+    messages.success(request, f"“{model.name}” was deleted in Dr.Gero.")
+    return redirect_after_success(request, reverse("console:models"))
+
+
+@require_GET
+@requires(Role.VIEWER)
+def base_models(request: HtmxHttpRequest) -> HttpResponse:
+    outcome = base_models_list(user=request.user)
+    context = {"base_models": outcome.value, "problem": outcome.problem}
+    return render(request, "console/base_models.html", context, status=_status(outcome.problem))

@@ -1,0 +1,94 @@
+"""Dr.Gero's values in plain words, in one place: run statuses, algorithms, cadences."""
+
+from __future__ import annotations
+
+ALGORITHMS: dict[str, tuple[str, str]] = {
+    "LAST_N": (
+        "Newest rows",
+        "Uses the most recent rows, so the model learns from what is happening now.",
+    ),
+    "RANDOM_SHUFFLE": (
+        "Random sample",
+        "Picks rows at random from all the data, so older and newer rows count alike.",
+    ),
+    "WEIGHTED_SHUFFLE": (
+        "Weighted sample",
+        "Picks rows at random but favours the ones Dr.Gero weighs as more useful.",
+    ),
+}
+
+CADENCES: dict[str, tuple[str, str, str]] = {
+    # value: (label, one sentence, the summary's opening words)
+    "REAL_TIME": ("Real time", "Fine-tune as new data arrives.", "As new data arrives"),
+    "DAILY": ("Daily", "Fine-tune once a day.", "Every day"),
+    "WEEKLY": ("Weekly", "Fine-tune once a week.", "Every week"),
+    "MONTHLY": ("Monthly", "Fine-tune once a month.", "Every month"),
+}
+
+# Run status categories; Dr.Gero's own values are undocumented, so synonyms are matched.
+STATUS_SYNONYMS: dict[str, str] = {
+    "queued": "queued",
+    "pending": "queued",
+    "created": "queued",
+    "submitted": "queued",
+    "waiting": "queued",
+    "scheduled": "queued",
+    "running": "running",
+    "in_progress": "running",
+    "inprogress": "running",
+    "started": "running",
+    "training": "running",
+    "processing": "running",
+    "succeeded": "succeeded",
+    "success": "succeeded",
+    "successful": "succeeded",
+    "completed": "succeeded",
+    "complete": "succeeded",
+    "done": "succeeded",
+    "finished": "succeeded",
+    "failed": "failed",
+    "failure": "failed",
+    "error": "failed",
+    "errored": "failed",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+    "aborted": "cancelled",
+    "stopped": "cancelled",
+}
+ACTIVE_CATEGORIES = ("queued", "running")
+CATEGORIES = ("queued", "running", "succeeded", "failed", "cancelled", "unknown")
+CATEGORY_WORDS = {
+    "queued": "Queued — waiting for Dr.Gero to start it",
+    "running": "Running — training now",
+    "succeeded": "Succeeded — finished; the model was updated",
+    "failed": "Failed — ended with an error",
+    "cancelled": "Cancelled — stopped before finishing",
+    "unknown": "Unknown — a status the console does not know, shown as Dr.Gero sent it",
+}
+
+
+def status_category(status: str | None) -> str:
+    """Dr.Gero's status → queued, running, succeeded, failed, cancelled or unknown."""
+    key = (status or "").strip().lower().replace("-", "_").replace(" ", "_")
+    return STATUS_SYNONYMS.get(key, "unknown")
+
+
+def algorithm_label(algorithm: str) -> str:
+    return ALGORITHMS.get(algorithm, (algorithm, ""))[0]
+
+
+def dataset_phrase(*, auto: bool, rows: int | None, algorithm: str) -> str:
+    """``the newest 1,000 rows``, ``a random sample of 2,000 rows``, ``an automatic …``."""
+    if auto or rows is None:
+        size = "an automatically sized set of"
+        return {
+            "LAST_N": f"{size} the newest rows",
+            "RANDOM_SHUFFLE": f"{size} randomly sampled rows",
+            "WEIGHTED_SHUFFLE": f"{size} weighted-sampled rows",
+        }.get(algorithm, f"{size} rows chosen by {algorithm}")
+    count = f"{rows:,} row{'s' if rows != 1 else ''}"
+    return {
+        "LAST_N": f"the newest {count}",
+        "RANDOM_SHUFFLE": f"a random sample of {count}",
+        "WEIGHTED_SHUFFLE": f"a weighted sample of {count}",
+    }.get(algorithm, f"{count} chosen by {algorithm}")
