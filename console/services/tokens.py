@@ -291,7 +291,7 @@ def member_call(
     except DrGeroError as exc:
         problem = explain(exc, write=write, what=what, scope=scope)
         if write and problem.kind == "scope":
-            token_note_refusal(user, scope=problem.missing_scope)
+            token_note_refusal(user=user, scope=problem.missing_scope)
         return Outcome(problem=problem)
 
 

@@ -22,7 +22,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-console.sqlite3")}
 
 DRGERO_API_BASE = "http://127.0.0.1:9"  # tests point services at their own sandbox
-DRGERO_TIMEOUT = (1.0, 1.5)
+DRGERO_TIMEOUT = (1.0, 0.6)
 DRGERO_BACKOFF_BASE = 0.01
 DRGERO_RETRY_AFTER_CAP = 0.2
 

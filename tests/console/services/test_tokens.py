@@ -66,7 +66,7 @@ def test_a_401_saves_nothing_and_says_why(sandbox: SandboxServer, make_member) -
         {"status": 503},
         {"status": 429, "headers": {"Retry-After": "60"}},
         {"status": 500},
-        {"kind": "delay", "delay_s": 2.5},
+        {"kind": "delay", "delay_s": 1.0},
     ],
     ids=["503", "429", "500", "timeout"],
 )

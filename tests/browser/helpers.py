@@ -1,0 +1,29 @@
+"""Helpers for browser tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+
+from console.roles import Role
+from console.services.team import set_role_groups
+from tests.console.conftest import store_token
+
+PASSWORD = "browser-test-pw-1"  # noqa: S105
+
+
+def member(username: str, role: Role, token: str | None = None) -> Any:
+    user = get_user_model().objects.create_user(username, password=PASSWORD)
+    set_role_groups(user, role)
+    if token:
+        store_token(user, token)
+    return user
+
+
+def log_in(page: Any, username: str) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(lambda url: "/login/" not in url)
