@@ -237,3 +237,127 @@ class DeleteModelForm(forms.Form):
         if typed != self.expected:
             raise forms.ValidationError("That is not the model's name; nothing was deleted.")
         return typed
+
+
+def algorithm_choices() -> list[tuple[str, str]]:
+    from console.vocabulary import ALGORITHMS
+
+    return [(value, f"{label} — {sentence}") for value, (label, sentence) in ALGORITHMS.items()]
+
+
+class DatasetFields(forms.Form):
+    """Dataset size and row selection, shared by the start-run form and the schedule editor."""
+
+    size = forms.ChoiceField(
+        label="Dataset size",
+        choices=[
+            ("auto", "Automatic — Dr.Gero decides how many rows to use"),
+            ("rows", "A number of rows"),
+        ],
+        initial="rows",
+        widget=forms.RadioSelect,
+    )
+    rows = forms.IntegerField(
+        label="Rows",
+        required=False,
+        min_value=1,
+        max_value=10_000_000,
+        initial=1000,
+        help_text="How many rows of your data to train on: a whole number from 1 to 10,000,000.",
+        error_messages={
+            "invalid": "Enter a whole number of rows, such as 1000.",
+            "min_value": "Use at least 1 row.",
+            "max_value": "At most 10,000,000 rows.",
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": "1"}),
+    )
+    algorithm = forms.ChoiceField(
+        label="Which rows",
+        choices=algorithm_choices,
+        initial="LAST_N",
+        widget=forms.RadioSelect,
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("size") == "rows" and data.get("rows") is None and "rows" not in self.errors:
+            self.add_error("rows", "Enter how many rows to use, or choose Automatic.")
+        return data
+
+
+class RunStartForm(DatasetFields):
+    create_synthetic_data = forms.BooleanField(
+        required=False,
+        label="Create synthetic data",
+        help_text="Dr.Gero adds generated examples to the training data.",
+    )
+    hypertuning_enabled = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Tune hyperparameters",
+        help_text="Dr.Gero searches for better training settings; the run takes longer.",
+    )
+
+    def settings_dict(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        auto = data["size"] == "auto"
+        return {
+            "auto": auto,
+            "rows": None if auto else data["rows"],
+            "algorithm": data["algorithm"],
+            "create_synthetic_data": data["create_synthetic_data"],
+            "hypertuning_enabled": data["hypertuning_enabled"],
+        }
+
+    @staticmethod
+    def initial_from(settings: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "size": "auto" if settings["auto"] else "rows",
+            "rows": settings.get("rows"),
+            "algorithm": settings["algorithm"],
+            "create_synthetic_data": settings["create_synthetic_data"],
+            "hypertuning_enabled": settings["hypertuning_enabled"],
+        }
+
+
+class RunFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any"),
+            ("queued", "Queued"),
+            ("running", "Running"),
+            ("succeeded", "Succeeded"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+            ("unknown", "Unknown"),
+        ],
+    )
+    model = forms.ChoiceField(required=False, choices=[("", "Any")])
+    started_by = forms.CharField(
+        required=False, label="Started by", help_text="A username, or “me”."
+    )
+    origin = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("console", "Console"), ("external", "Outside the console")],
+    )
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    sort = forms.ChoiceField(required=False, choices=[])
+
+    def __init__(
+        self, *args: Any, models: list[tuple[str, str]], sorts: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "Any"), *models]
+        self.fields["sort"].choices = list(sorts.items())
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from console.views import account, audit, auth, health, home, models, team
+from console.views import account, audit, auth, health, home, models, runs, team
 
 console_patterns = [
     path("", home.home, name="home"),
@@ -22,6 +22,16 @@ console_patterns = [
     path("models/<str:model_id>/", models.model_detail_view, name="model-detail"),
     path("models/<str:model_id>/edit/", models.model_edit, name="model-edit"),
     path("models/<str:model_id>/delete/", models.model_delete_view, name="model-delete"),
+    path("models/<str:model_id>/runs/", runs.runs_for_model, name="model-runs"),
+    path(
+        "models/<str:model_id>/runs/export.csv",
+        runs.runs_export_for_model,
+        name="model-runs-export",
+    ),
+    path("models/<str:model_id>/runs/new/", runs.run_new, name="run-new"),
+    path("models/<str:model_id>/sync/", runs.model_sync, name="model-sync"),
+    path("runs/", runs.runs_all, name="runs"),
+    path("runs/export.csv", runs.runs_export, name="runs-export"),
     path("base-models/", models.base_models, name="base-models"),
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export.csv", audit.audit_export_csv, name="audit-export-csv"),

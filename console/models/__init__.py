@@ -1,6 +1,15 @@
-"""The console's own records: members' Dr.Gero tokens and the audit log."""
+"""The console's own records: members' Dr.Gero tokens, the runs mirror and the audit log."""
 
 from console.models.audit import AuditEvent
+from console.models.runs import ModelSyncState, RunOrigin, RunRecord, RunSubmission, SubmissionState
 from console.models.tokens import DrGeroToken
 
-__all__ = ["AuditEvent", "DrGeroToken"]
+__all__ = [
+    "AuditEvent",
+    "DrGeroToken",
+    "ModelSyncState",
+    "RunOrigin",
+    "RunRecord",
+    "RunSubmission",
+    "SubmissionState",
+]

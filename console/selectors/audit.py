@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from console.models import AuditEvent
+from console.selectors.exports import csv_lines
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
@@ -110,14 +109,6 @@ def audit_page(
     )
 
 
-def neutralise(value: Any) -> str:
-    """Spreadsheet-formula cells become text: a leading = + - @ tab or CR gets a quote."""
-    text = "" if value is None else str(value)
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 EXPORT_FIELDS = (
     "seq",
     "created_at",
@@ -156,20 +147,8 @@ def _value(event: AuditEvent, name: str) -> Any:
 
 
 def audit_csv_lines(filters: AuditFilters) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    writer.writerow(EXPORT_FIELDS)
-    yield flush()
-    for event in _rows(filters):
-        writer.writerow([neutralise(_value(event, name)) for name in EXPORT_FIELDS])
-        yield flush()
+    rows = ([_value(event, name) for name in EXPORT_FIELDS] for event in _rows(filters))
+    return csv_lines(EXPORT_FIELDS, rows)
 
 
 def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:

@@ -13,7 +13,6 @@ from django.http import HttpRequest
 from console.services.audit import Actor, Target, audit_record
 from console.services.drgero import Outcome, Problem, explain, pooled_session
 from console.services.tokens import member_call, member_client
-from console.vocabulary import dataset_phrase, status_category
 from drgero_client import (
     BaseModel,
     DrGeroClient,
@@ -292,34 +291,3 @@ def leaderboard_picker(*, user: Any) -> Picker:
         return Picker(None)
     except DrGeroError as exc:
         return Picker(None, explain(exc, what="leaderboard list"))
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    """A run as a page shows it."""
-
-    id: str
-    status: str
-    category: str
-    created_at: Any
-    finished_at: Any
-    error: str | None
-    dataset_words: str
-
-
-def summarize_run(run: Run) -> RunSummary:
-    dataset = run.dataset_size
-    words = (
-        dataset_phrase(auto=dataset.auto, rows=dataset.rows, algorithm=dataset.algorithm)
-        if dataset
-        else ""
-    )
-    return RunSummary(
-        run.id,
-        run.status,
-        status_category(run.status),
-        run.created_at,
-        run.finished_at,
-        run.error,
-        words,
-    )

@@ -54,3 +54,25 @@ def get_item(mapping: dict | None, key: str) -> object:
     if not mapping:
         return None
     return mapping.get(key)
+
+
+@register.filter
+def dataset_words(record: object) -> str:
+    """A mirrored run's dataset in plain words."""
+    from console.vocabulary import dataset_phrase
+
+    algorithm = getattr(record, "dataset_algorithm", "")
+    if not algorithm:
+        return "—"
+    return dataset_phrase(
+        auto=bool(getattr(record, "dataset_auto", False)),
+        rows=getattr(record, "dataset_rows", None),
+        algorithm=algorithm,
+    )
+
+
+@register.filter
+def slot_width(width: int, chart: object) -> float:
+    """The width of one day's bar, leaving a small gap."""
+    days = (chart.end - chart.start).days + 1  # type: ignore[attr-defined]
+    return round(max(1.0, width / days - 2), 2)

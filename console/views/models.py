@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.forms import DeleteModelForm, ModelForm
+from console.models import ModelSyncState
 from console.roles import Role, has_role, requires
 from console.services.drgero import Problem
 from console.services.models import (
@@ -25,8 +26,8 @@ from console.services.models import (
     model_get,
     model_update,
     models_page,
-    summarize_run,
 )
+from console.services.runs import detail_runs, latest_runs
 from console.services.tokens import refused_scopes
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
 
@@ -63,8 +64,10 @@ def _page_number(request: HtmxHttpRequest) -> int:
 def models_list(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
     outcome = models_page(user=request.user, page=_page_number(request), query=query)
+    shown = [m.id for m in outcome.value.models] if outcome.value else []
     context = {
         "result": outcome.value,
+        "latest_runs": latest_runs(shown),
         "problem": outcome.problem,
         "q": query,
         "search_bound": SEARCH_BOUND,
@@ -137,8 +140,11 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     outcome = model_detail(user=request.user, model_id=model_id)
     context = {"detail": outcome.value, "problem": outcome.problem, **abilities(request)}
     if outcome.value is not None:
-        context["runs"] = [summarize_run(r) for r in (outcome.value.runs.value or [])[:5]]
-        context["other"] = outcome.value.model.other_details()
+        model = outcome.value.model
+        context["runs"] = detail_runs(model, outcome.value.runs.value)
+        context["other"] = model.other_details()
+        context["runs_url"] = reverse("console:model-runs", args=[model.id])
+        context["sync_state"] = ModelSyncState.objects.filter(pk=model.id).first()
     return render(request, "console/model_detail.html", context, status=_status(outcome.problem))
 
 

@@ -1,0 +1,121 @@
+"""The runs mirror: the team's shared record of every Dr.Gero fine-tune run, and who started it."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class RunOrigin(models.TextChoices):
+    CONSOLE = "console", "Started in the console"
+    EXTERNAL = "external", "Started outside the console"
+
+
+class RunRecord(models.Model):
+    run_id = models.CharField(max_length=128, unique=True)
+    model_id = models.CharField(max_length=128)
+    model_name = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=64, blank=True)  # exactly as Dr.Gero sent it
+    category = models.CharField(max_length=16)  # console.vocabulary.CATEGORIES
+    created_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.IntegerField(null=True, blank=True)
+    dataset_auto = models.BooleanField(null=True)
+    dataset_rows = models.IntegerField(null=True, blank=True)
+    dataset_algorithm = models.CharField(max_length=32, blank=True)
+    create_synthetic_data = models.BooleanField(null=True)
+    hypertuning_enabled = models.BooleanField(null=True)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    started_by_username = models.CharField(max_length=150, blank=True)
+    origin = models.CharField(max_length=16, choices=RunOrigin.choices)
+    synced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    synced_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField()
+    raw = models.JSONField(default=dict)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-created_at", "-id"], name="run_created"),
+            models.Index(fields=["model_id", "-created_at", "-id"], name="run_model_created"),
+            models.Index(fields=["category", "-created_at", "-id"], name="run_category_created"),
+            models.Index(fields=["started_by", "-created_at", "-id"], name="run_starter_created"),
+            models.Index(fields=["origin", "-created_at", "-id"], name="run_origin_created"),
+            models.Index(fields=["duration_seconds", "id"], name="run_duration"),
+            models.Index(fields=["model_id", "category"], name="run_model_category"),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} of {self.model_name or self.model_id}"
+
+
+class ModelSyncState(models.Model):
+    """What the console knows of a model for syncing: its name, last sync, last actor."""
+
+    model_id = models.CharField(max_length=128, primary_key=True)
+    model_name = models.CharField(max_length=300, blank=True)
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    last_synced_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"sync state of {self.model_name or self.model_id}"
+
+
+class SubmissionState(models.TextChoices):
+    PENDING = "pending", "Waiting for confirmation"
+    SENDING = "sending", "Being sent to Dr.Gero"
+    SUCCEEDED = "succeeded", "Started"
+    FAILED = "failed", "Refused"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class RunSubmission(models.Model):
+    """One intent to start a run; the confirm step may claim it exactly once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    model_id = models.CharField(max_length=128)
+    model_name = models.CharField(max_length=300, blank=True)
+    settings = models.JSONField()
+    state = models.CharField(
+        max_length=16, choices=SubmissionState.choices, default=SubmissionState.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    run_id = models.CharField(max_length=128, blank=True)
+    audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["model_id", "state"], name="submission_model_state")]
+
+    def __str__(self) -> str:
+        return f"run submission {self.id} ({self.state})"

@@ -1,0 +1,321 @@
+"""Run history reads: filters, sorts, keyset pages, the per-day chart and the CSV export."""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from console.models import RunRecord
+from console.selectors.exports import csv_lines
+from console.vocabulary import dataset_phrase
+
+PAGE_SIZE = 50
+CHART_DAYS = 30
+CHART_ORDER = ("succeeded", "failed", "cancelled", "running", "queued", "unknown")
+
+# sort name → (field, descending). Ties are broken by id in the same direction.
+SORTS: dict[str, tuple[str, bool]] = {
+    "newest": ("created_at", True),
+    "oldest": ("created_at", False),
+    "longest": ("duration_seconds", True),
+    "shortest": ("duration_seconds", False),
+    "status": ("category", False),
+}
+SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "longest": "Longest first",
+    "shortest": "Shortest first",
+    "status": "By status",
+}
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    status: str = ""
+    model: str = ""
+    started_by: str = ""  # a username, or "me"
+    origin: str = ""
+    since: date | None = None
+    until: date | None = None
+    sort: str = "newest"
+
+    def as_query(self) -> dict[str, str]:
+        values = {
+            "status": self.status,
+            "model": self.model,
+            "started_by": self.started_by,
+            "origin": self.origin,
+            "since": self.since.isoformat() if self.since else "",
+            "until": self.until.isoformat() if self.until else "",
+            "sort": self.sort if self.sort != "newest" else "",
+        }
+        return {k: v for k, v in values.items() if v}
+
+
+def runs_filtered(filters: RunFilters, *, user: Any = None) -> QuerySet[RunRecord]:
+    runs = RunRecord.objects.all()
+    if filters.status:
+        runs = runs.filter(category=filters.status)
+    if filters.model:
+        runs = runs.filter(model_id=filters.model)
+    if filters.started_by == "me" and user is not None:
+        runs = runs.filter(started_by=user)
+    elif filters.started_by:
+        runs = runs.filter(started_by_username=filters.started_by)
+    if filters.origin:
+        runs = runs.filter(origin=filters.origin)
+    tz = timezone.get_current_timezone()
+    if filters.since:
+        runs = runs.filter(created_at__gte=datetime.combine(filters.since, time.min, tz))
+    if filters.until:
+        end = datetime.combine(filters.until, time.min, tz) + timedelta(days=1)
+        runs = runs.filter(created_at__lt=end)
+    return runs
+
+
+def _encode(value: Any, pk: int) -> str:
+    if isinstance(value, datetime):
+        text = "d" + value.isoformat()
+    elif value is None:
+        text = "n"
+    elif isinstance(value, int):
+        text = f"i{value}"
+    else:
+        text = "s" + str(value)
+    return base64.urlsafe_b64encode(f"{text}\x1f{pk}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[Any, int] | None:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        text, pk = raw.split("\x1f")
+        kind, body = text[0], text[1:]
+        value: Any = {
+            "d": lambda b: datetime.fromisoformat(b),
+            "n": lambda b: None,
+            "i": lambda b: int(b),
+            "s": lambda b: b,
+        }[kind](body)
+        return value, int(pk)
+    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return None
+
+
+def _after(field: str, descending: bool, value: Any, pk: int) -> Q:
+    """Rows after (value, pk) in this order; NULLs come last, broken by pk the same way."""
+    later_pk = Q(pk__lt=pk) if descending else Q(pk__gt=pk)
+    if value is None:
+        return Q(**{f"{field}__isnull": True}) & later_pk
+    beyond = Q(**{f"{field}__lt" if descending else f"{field}__gt": value})
+    return beyond | (Q(**{field: value}) & later_pk) | Q(**{f"{field}__isnull": True})
+
+
+def _before(field: str, descending: bool, value: Any, pk: int) -> Q:
+    """Rows before (value, pk) in this order (for the previous page)."""
+    earlier_pk = Q(pk__gt=pk) if descending else Q(pk__lt=pk)
+    if value is None:
+        return Q(**{f"{field}__isnull": False}) | (Q(**{f"{field}__isnull": True}) & earlier_pk)
+    ahead = Q(**{f"{field}__gt" if descending else f"{field}__lt": value})
+    return ahead | (Q(**{field: value}) & earlier_pk)
+
+
+def _ordering(field: str, descending: bool, *, reverse: bool = False) -> list[Any]:
+    """The page order (NULLs last), or its exact reverse for walking back a page."""
+    if not reverse:
+        primary = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
+        return [primary, "-pk" if descending else "pk"]
+    primary = F(field).asc(nulls_first=True) if descending else F(field).desc(nulls_first=True)
+    return [primary, "pk" if descending else "-pk"]
+
+
+@dataclass(frozen=True)
+class RunsPage:
+    runs: list[RunRecord]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+
+def runs_page(
+    filters: RunFilters, *, user: Any = None, after: str = "", before: str = ""
+) -> RunsPage:
+    """PAGE_SIZE runs in the chosen order, by keyset; no count over the whole table."""
+    field, descending = SORTS.get(filters.sort, SORTS["newest"])
+    runs = runs_filtered(filters, user=user).select_related(None)
+    if before and (cursor := _decode(before)):
+        value, pk = cursor
+        rows = list(
+            runs.filter(_before(field, descending, value, pk)).order_by(
+                *_ordering(field, descending, reverse=True)
+            )[: PAGE_SIZE + 1]
+        )
+        has_prev = len(rows) > PAGE_SIZE
+        rows = list(reversed(rows[:PAGE_SIZE]))
+        has_next = True
+    else:
+        if after and (cursor := _decode(after)):
+            runs = runs.filter(_after(field, descending, *cursor))
+            has_prev = True
+        else:
+            has_prev = False
+        rows = list(runs.order_by(*_ordering(field, descending))[: PAGE_SIZE + 1])
+        has_next = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+    if not rows:
+        return RunsPage([], None, None)
+    first, last = rows[0], rows[-1]
+    return RunsPage(
+        rows,
+        _encode(getattr(last, field), last.pk) if has_next else None,
+        _encode(getattr(first, field), first.pk) if has_prev else None,
+    )
+
+
+# -- the chart ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    y: float
+    height: float
+    category: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    start: date
+    end: date
+    width: int
+    height: int
+    bars: list[ChartBar]
+    totals: dict[str, int]
+    busiest: int
+    axis_labels: list[tuple[float, str]]
+
+    @property
+    def summary(self) -> str:
+        parts = [f"{n:,} {c}" for c in CHART_ORDER if (n := self.totals.get(c))]
+        span = f"{self.start:%d %b} to {self.end:%d %b %Y}"
+        if not parts:
+            return f"No runs from {span}."
+        return f"Runs per day from {span}: " + ", ".join(parts) + "."
+
+
+def runs_chart(filters: RunFilters, *, user: Any = None) -> Chart:
+    """Runs per day by outcome over the filtered range (the last 30 days when none is set)."""
+    today = timezone.localdate()
+    end = filters.until or today
+    start = filters.since or (end - timedelta(days=CHART_DAYS - 1))
+    if (end - start).days > 366:
+        start = end - timedelta(days=366)
+    ranged = RunFilters(**{**filters.__dict__, "since": start, "until": end})
+    counts: dict[date, dict[str, int]] = defaultdict(dict)
+    rows = (
+        runs_filtered(ranged, user=user)
+        .annotate(day=TruncDate("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "category")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    totals: dict[str, int] = defaultdict(int)
+    for row in rows:
+        counts[row["day"]][row["category"]] = row["n"]
+        totals[row["category"]] += row["n"]
+    days = (end - start).days + 1
+    width, height, pad = 720, 140, 18
+    slot = width / days
+    busiest = max((sum(v.values()) for v in counts.values()), default=0)
+    scale = (height - pad) / busiest if busiest else 0
+    bars = []
+    for index in range(days):
+        day = start + timedelta(days=index)
+        y = float(height - pad)
+        for category in CHART_ORDER:
+            n = counts.get(day, {}).get(category, 0)
+            if not n:
+                continue
+            h = n * scale
+            y -= h
+            bars.append(
+                ChartBar(
+                    round(index * slot + 1, 2),
+                    round(y, 2),
+                    round(h, 2),
+                    category,
+                    f"{day:%d %b}: {n} {category}",
+                )
+            )
+    step = max(1, days // 6)
+    axis = [
+        (round(i * slot + slot / 2, 2), f"{start + timedelta(days=i):%d %b}")
+        for i in range(0, days, step)
+    ]
+    return Chart(start, end, width, height, bars, dict(totals), busiest, axis)
+
+
+# -- export -------------------------------------------------------------------------------
+
+EXPORT_HEADER = (
+    "run_id",
+    "model_id",
+    "model_name",
+    "status",
+    "category",
+    "started_by",
+    "origin",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "dataset",
+    "create_synthetic_data",
+    "hypertuning_enabled",
+    "error",
+)
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def runs_csv_lines(filters: RunFilters, *, user: Any = None, batch: int = 2000) -> Iterator[str]:
+    def rows() -> Iterator[list[Any]]:
+        field, descending = SORTS.get(filters.sort, SORTS["newest"])
+        runs = runs_filtered(filters, user=user).order_by(*_ordering(field, descending))
+        for r in runs.iterator(chunk_size=batch):
+            dataset = (
+                dataset_phrase(
+                    auto=bool(r.dataset_auto), rows=r.dataset_rows, algorithm=r.dataset_algorithm
+                )
+                if r.dataset_algorithm
+                else ""
+            )
+            yield [
+                r.run_id,
+                r.model_id,
+                r.model_name,
+                r.status,
+                r.category,
+                r.started_by_username or "",
+                r.origin,
+                _iso(r.created_at),
+                _iso(r.started_at),
+                _iso(r.finished_at),
+                r.duration_seconds if r.duration_seconds is not None else "",
+                dataset,
+                r.create_synthetic_data,
+                r.hypertuning_enabled,
+                r.error,
+            ]
+
+    return csv_lines(EXPORT_HEADER, rows())

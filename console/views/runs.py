@@ -1,0 +1,254 @@
+"""Fine-tune runs: start (preview → confirm), sync now, run history with live status, export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from console.forms import RunFilterForm, RunStartForm
+from console.models import ModelSyncState, RunRecord, RunSubmission
+from console.roles import Role, requires
+from console.selectors.runs import (
+    CHART_ORDER,
+    SORT_LABELS,
+    RunFilters,
+    runs_chart,
+    runs_csv_lines,
+    runs_filtered,
+    runs_page,
+)
+from console.services.models import model_get
+from console.services.runs import (
+    POLL_SECONDS,
+    RunSettings,
+    models_needing_poll,
+    remember_model,
+    run_prepare,
+    run_sentence,
+    run_start,
+    run_sync,
+    runs_poll,
+)
+from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen, wants_partial
+from console.views.models import abilities
+
+
+def _model_choices() -> list[tuple[str, str]]:
+    names = dict(ModelSyncState.objects.values_list("model_id", "model_name"))
+    for model_id, name in RunRecord.objects.values_list("model_id", "model_name").distinct():
+        if name or model_id not in names:
+            names.setdefault(model_id, name)
+            if name:
+                names[model_id] = name
+    return sorted(((k, v or k) for k, v in names.items()), key=lambda c: c[1].lower())
+
+
+def _filters(request: HtmxHttpRequest, model_id: str | None) -> tuple[RunFilterForm, RunFilters]:
+    form = RunFilterForm(request.GET, models=_model_choices(), sorts=SORT_LABELS)
+    if not form.is_valid():
+        return form, RunFilters(model=model_id or "")
+    data = form.cleaned_data
+    return form, RunFilters(
+        status=data["status"],
+        model=model_id or data["model"],
+        started_by=data["started_by"].strip(),
+        origin=data["origin"],
+        since=data["since"],
+        until=data["until"],
+        sort=data["sort"] or "newest",
+    )
+
+
+def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
+    form, filters = _filters(request, model_id)
+    paused = request.GET.get("live") == "off"
+    polling = request.GET.get("poll") == "1"
+    visible = runs_filtered(filters, user=request.user)
+    if model_id and not wants_partial(request):
+        runs_poll(user=request.user, model_ids=[model_id])  # fresh from Dr.Gero on arrival
+    elif polling:
+        runs_poll(user=request.user, model_ids=models_needing_poll(visible))
+    page = runs_page(
+        filters,
+        user=request.user,
+        after=request.GET.get("after", ""),
+        before=request.GET.get("before", ""),
+    )
+    active = any(r.category in ("queued", "running") for r in page.runs)
+    query = filters.as_query()
+    if model_id:
+        query.pop("model", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query,
+        "filtered": bool({k for k in query if k != "sort"}),
+        "model_id": model_id,
+        "model_name": _model_name(model_id),
+        "sync_state": ModelSyncState.objects.filter(pk=model_id).first() if model_id else None,
+        "live": active and not paused,
+        "paused": paused and active,
+        "poll_seconds": POLL_SECONDS,
+        "base_url": request.path,
+        **abilities(request),
+    }
+    if polling:
+        response = render(request, "console/runs.html#runs-table", context)
+        if not active or paused:
+            stop = HttpResponseStopPolling(response.content)
+            stop["Content-Type"] = response["Content-Type"]
+            return stop
+        return response
+    if wants_partial(request) and request.headers.get("HX-Target") == "runs-table":
+        return render(request, "console/runs.html#runs-table", context)
+    context["chart"] = runs_chart(filters, user=request.user)
+    context["chart_order"] = CHART_ORDER
+    return render_screen(request, "console/runs.html", "runs-results", context)
+
+
+def _model_name(model_id: str | None) -> str:
+    if not model_id:
+        return ""
+    state = ModelSyncState.objects.filter(pk=model_id).first()
+    if state and state.model_name:
+        return state.model_name
+    record = RunRecord.objects.filter(model_id=model_id).exclude(model_name="").first()
+    return record.model_name if record else model_id
+
+
+@require_GET
+@requires(Role.VIEWER)
+def runs_all(request: HtmxHttpRequest) -> HttpResponse:
+    return _history(request, None)
+
+
+@require_GET
+@requires(Role.VIEWER)
+def runs_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    return _history(request, model_id)
+
+
+def _export(request: HtmxHttpRequest, model_id: str | None) -> StreamingHttpResponse:
+    _, filters = _filters(request, model_id)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    response = StreamingHttpResponse(
+        runs_csv_lines(filters, user=request.user), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="runs-{stamp}.csv"'
+    return response
+
+
+@require_GET
+@requires(Role.VIEWER)
+def runs_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
+    return _export(request, None)
+
+
+@require_GET
+@requires(Role.VIEWER)
+def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> StreamingHttpResponse:
+    return _export(request, model_id)
+
+
+def _start_screen(
+    request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    return render_screen(
+        request,
+        "console/run_new.html",
+        "run-start",
+        {**abilities(request), **context},
+        status=status,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Role.OPERATOR)
+def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    current = model_get(user=request.user, model_id=model_id)
+    if current.value is None:
+        status = (
+            200
+            if current.problem and current.problem.kind in ("no_token", "token_unreadable")
+            else (current.problem.http_status if current.problem else 502)
+        )
+        return _start_screen(request, {"problem": current.problem, "form": None}, status)
+    model = current.value
+    remember_model(model.id, model.name, actor=request.user)
+    base = {"model": model}
+    if request.method == "GET":
+        return _start_screen(request, {**base, "form": RunStartForm()})
+    if request.POST.get("step") == "confirm":
+        return _confirm(request, model, request.POST.get("submission", ""))
+    form = RunStartForm(request.POST)
+    if not form.is_valid():
+        return _start_screen(request, {**base, "form": form}, 422)
+    settings = RunSettings.from_dict(form.settings_dict())
+    submission = run_prepare(
+        user=request.user, model_id=model.id, model_name=model.name, settings=settings
+    )
+    return _start_screen(
+        request,
+        {
+            **base,
+            "form": form,
+            "submission": submission,
+            "sentence": run_sentence(model.name, settings),
+        },
+    )
+
+
+def _confirm(request: HtmxHttpRequest, model: Any, submission_id: str) -> HttpResponse:
+    try:
+        submission = RunSubmission.objects.get(pk=submission_id, user=request.user)
+    except (RunSubmission.DoesNotExist, ValueError, ValidationError):
+        messages.error(request, "That confirmation has expired; review the run again.")
+        return redirect_after_success(request, reverse("console:run-new", args=[model.id]))
+    result = run_start(user=request.user, submission_id=submission.pk, request=request)
+    history = reverse("console:model-runs", args=[model.id])
+    if result.duplicate:
+        messages.info(request, "This run was already sent to Dr.Gero; nothing was sent again.")
+        return redirect_after_success(request, history)
+    if result.started:
+        messages.success(request, f"The fine-tune run of {model.name} was started.")
+        return redirect_after_success(request, history)
+    form = RunStartForm(initial=RunStartForm.initial_from(submission.settings))
+    problem = result.problem
+    context = {
+        "model": model,
+        "form": form,
+        "problem": problem,
+        "refused_active": result.refused_active,
+    }
+    if problem is not None and problem.kind == "unknown_start":
+        messages.warning(request, problem.message)
+        return redirect_after_success(request, history)
+    return _start_screen(request, context, 422)
+
+
+@require_POST
+@requires(Role.OPERATOR)
+def model_sync(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    run_id = request.POST.get("run_id", "").strip() or None
+    outcome = run_sync(user=request.user, model_id=model_id, run_id=run_id, request=request)
+    if outcome.problem is not None:
+        messages.error(request, outcome.problem.message)
+    else:
+        count = len(outcome.value or [])
+        messages.success(
+            request,
+            "Synced the run." if run_id else f"Synced {count} run{'s' if count != 1 else ''}.",
+        )
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("console:model-runs", args=[model_id])
+    return redirect_after_success(request, back)
