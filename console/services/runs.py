@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
@@ -28,7 +29,6 @@ from console.vocabulary import ACTIVE_CATEGORIES, dataset_phrase, status_categor
 from drgero_client import DatasetSize, DrGeroClient, DrGeroError, Run
 
 MAX_ROWS = 10_000_000
-POLL_SECONDS = 5
 CLOCK_SKEW = timedelta(minutes=5)  # how far Dr.Gero's clock may lag ours when matching runs
 
 
@@ -501,7 +501,8 @@ def runs_poll(*, user: Any, model_ids: list[str]) -> None:
 
     A GET (models:read is enough); writes no audit events. The caller renders from the mirror.
     """
-    due = [m for m in model_ids if cache.add(f"console:runs-poll:{m}", 1, POLL_SECONDS)]
+    seconds = poll_seconds()
+    due = [m for m in model_ids if cache.add(f"console:runs-poll:{m}", 1, seconds)]
     if not due:
         return
     try:
@@ -513,6 +514,10 @@ def runs_poll(*, user: Any, model_ids: list[str]) -> None:
             runs_refresh(client=client, model_id=model_id)
         except DrGeroError:
             continue
+
+
+def poll_seconds() -> int:
+    return int(getattr(django_settings, "CONSOLE_POLL_SECONDS", 5))
 
 
 def models_needing_poll(queryset: Any) -> list[str]:

@@ -202,6 +202,7 @@ DRGERO_BACKOFF_BASE = 0.5
 DRGERO_RETRY_AFTER_CAP = 5.0
 
 CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "audit-head.json"
+CONSOLE_POLL_SECONDS = 5  # how often run tables refresh while runs are active
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env("LOG_FORMAT", "text")

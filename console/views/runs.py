@@ -28,9 +28,9 @@ from console.selectors.runs import (
 )
 from console.services.models import model_get
 from console.services.runs import (
-    POLL_SECONDS,
     RunSettings,
     models_needing_poll,
+    poll_seconds,
     remember_model,
     run_prepare,
     run_sentence,
@@ -97,7 +97,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "sync_state": ModelSyncState.objects.filter(pk=model_id).first() if model_id else None,
         "live": active and not paused,
         "paused": paused and active,
-        "poll_seconds": POLL_SECONDS,
+        "poll_seconds": poll_seconds(),
         "base_url": request.path,
         **abilities(request),
     }

@@ -1,0 +1,219 @@
+"""Run pages: the start form, history filters and pages, the chart, the CSV export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from console.models import RunRecord, RunSubmission
+from console.roles import Role
+from drgero_client.sandbox import SandboxServer
+from tests.console.conftest import HTMX
+
+pytestmark = pytest.mark.django_db
+
+
+def record(n: int, **fields: Any) -> RunRecord:
+    now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    defaults = {
+        "run_id": f"r{n}",
+        "model_id": "m1",
+        "model_name": "Model One",
+        "status": "SUCCEEDED",
+        "category": "succeeded",
+        "created_at": now - timedelta(hours=n),
+        "origin": "external",
+        "first_seen_at": now,
+        "duration_seconds": 60 * n,
+        "dataset_auto": False,
+        "dataset_rows": 1000,
+        "dataset_algorithm": "LAST_N",
+    }
+    defaults.update(fields)
+    return RunRecord.objects.create(**defaults)
+
+
+@pytest.fixture
+def operator(login_as: Any) -> Client:
+    return login_as(Role.OPERATOR, token="drgero_sandbox_full")
+
+
+def a_model(sandbox: SandboxServer) -> str:
+    return sandbox.state.add_model("ws_main", name="Support Assistant")["id"]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ("", "Enter how many rows"),
+        ("0", "at least 1 row"),
+        ("-5", "at least 1 row"),
+        ("1.5", "whole number"),
+        ("ten", "whole number"),
+        ("10000001", "At most 10,000,000"),
+    ],
+)
+def test_bad_rows_are_refused_at_the_field_and_nothing_is_prepared(
+    operator: Client, sandbox: SandboxServer, rows: str, message: str
+) -> None:
+    model_id = a_model(sandbox)
+    response = operator.post(
+        f"/models/{model_id}/runs/new/",
+        {"step": "preview", "size": "rows", "rows": rows, "algorithm": "LAST_N"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert message in response.content.decode()
+    assert not RunSubmission.objects.exists()
+    assert sandbox.state.count("POST", r".*") == 0
+
+
+def test_the_preview_asks_in_plain_words_then_confirm_starts(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    model_id = a_model(sandbox)
+    preview = operator.post(
+        f"/models/{model_id}/runs/new/",
+        {
+            "step": "preview",
+            "size": "rows",
+            "rows": "1000",
+            "algorithm": "LAST_N",
+            "hypertuning_enabled": "on",
+        },
+        **HTMX,
+    )
+    body = preview.content.decode()
+    assert (
+        "Start a fine-tune run of Support Assistant on the newest 1,000 rows, without "
+        "synthetic data, with hyperparameter tuning?"
+    ) in body
+    assert sandbox.state.count("POST", r".*") == 0
+    submission = RunSubmission.objects.get()
+    done = operator.post(
+        f"/models/{model_id}/runs/new/",
+        {"step": "confirm", "submission": str(submission.pk)},
+        **HTMX,
+    )
+    assert done["HX-Redirect"] == f"/models/{model_id}/runs/"
+    again = operator.post(
+        f"/models/{model_id}/runs/new/",
+        {"step": "confirm", "submission": str(submission.pk)},
+        **HTMX,
+    )
+    assert again["HX-Redirect"] == f"/models/{model_id}/runs/"
+    assert sandbox.state.count("POST", r"/api/models/.*/fine-tune/run") == 1
+    page = operator.get(f"/models/{model_id}/runs/").content.decode()
+    assert "already sent to Dr.Gero; nothing was sent again" in page
+
+
+def test_a_refused_start_keeps_the_settings(operator: Client, sandbox: SandboxServer) -> None:
+    model_id = a_model(sandbox)
+    sandbox.arm(r"/api/models/.*/fine-tune/run", method="POST", status=402)
+    operator.post(
+        f"/models/{model_id}/runs/new/",
+        {"step": "preview", "size": "rows", "rows": "2345", "algorithm": "RANDOM_SHUFFLE"},
+    )
+    submission = RunSubmission.objects.get()
+    response = operator.post(
+        f"/models/{model_id}/runs/new/",
+        {"step": "confirm", "submission": str(submission.pk)},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "paid Dr.Gero plan" in body and 'value="2345"' in body
+    assert re.search(r'value="RANDOM_SHUFFLE"[^>]*checked', body)
+    assert not re.search(r'value="LAST_N"[^>]*checked', body)
+
+
+def test_filters_sorts_and_keyset_pages(login_as: Any) -> None:
+    for n in range(1, 121):
+        record(
+            n,
+            category="failed" if n % 3 == 0 else "succeeded",
+            started_by_username="alpha" if n % 2 else "",
+        )
+    client = login_as(Role.VIEWER)
+    first = client.get("/runs/").content.decode()
+    assert "after=" in first and "before=" not in first
+    failed = client.get("/runs/?status=failed").content.decode()
+    assert failed.count('class="status status--failed"') == 40
+    by_alpha = client.get("/runs/?started_by=alpha&sort=longest", **HTMX).content.decode()
+    assert by_alpha.lstrip().startswith('<div id="runs-results">')
+    assert by_alpha.count("<tr>") == 51  # header + 50
+
+
+def test_keyset_pages_walk_forward_and_back_in_every_sort(login_as: Any) -> None:
+    from console.selectors.runs import SORTS, RunFilters, runs_page
+
+    for n in range(1, 131):
+        record(n, duration_seconds=None if n % 7 == 0 else (n * 37) % 500)
+    for sort in SORTS:
+        filters = RunFilters(sort=sort)
+        seen: list[str] = []
+        pages = []
+        page = runs_page(filters)
+        while True:
+            pages.append(page)
+            seen += [r.run_id for r in page.runs]
+            if not page.next_cursor:
+                break
+            page = runs_page(filters, after=page.next_cursor)
+        assert len(seen) == 130 and len(set(seen)) == 130, sort
+        back = runs_page(filters, before=pages[-1].prev_cursor or "")
+        assert [r.run_id for r in back.runs] == [r.run_id for r in pages[-2].runs], sort
+
+
+def test_the_chart_counts_runs_per_day_by_outcome(login_as: Any) -> None:
+    day = datetime(2026, 11, 20, 12, tzinfo=UTC)
+    record(1, created_at=day, category="succeeded")
+    record(2, created_at=day, category="failed")
+    record(3, created_at=day - timedelta(days=1), category="succeeded")
+    body = login_as(Role.VIEWER).get("/runs/?since=2026-11-18&until=2026-11-20").content.decode()
+    assert "Runs per day from 18 Nov to 20 Nov 2026: 2 succeeded, 1 failed." in body
+    assert body.count('class="chart__bar chart__bar--succeeded"') == 2
+    assert body.count('class="chart__bar chart__bar--failed"') == 1
+    assert 'role="img"' in body
+
+
+def test_the_csv_export_is_the_whole_filtered_set_streamed_and_neutralised(login_as: Any) -> None:
+    for n in range(1, 70):
+        record(
+            n,
+            category="failed" if n <= 60 else "succeeded",
+            error="=cmd|' /C calc'!A0" if n == 1 else "",
+        )
+    response = login_as(Role.VIEWER).get("/runs/export.csv?status=failed")
+    assert response.streaming
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 61 and rows[0][0] == "run_id"
+    errors = [r[rows[0].index("error")] for r in rows[1:] if r[0] == "r1"]
+    assert errors == ["'=cmd|' /C calc'!A0"]
+
+
+def test_the_model_export_only_has_that_model(login_as: Any) -> None:
+    record(1)
+    record(2, model_id="m2", run_id="other")
+    response = login_as(Role.VIEWER).get("/models/m1/runs/export.csv")
+    body = b"".join(response.streaming_content).decode()
+    assert "r1" in body and "other" not in body
+
+
+def test_pause_stops_polling_and_resume_brings_it_back(
+    login_as: Any, sandbox: SandboxServer
+) -> None:
+    record(1, category="running", status="RUNNING")
+    client = login_as(Role.VIEWER)
+    live = client.get("/runs/").content.decode()
+    assert 'hx-trigger="every 5s"' in live and "Pause live updates" in live
+    paused = client.get("/runs/?live=off", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="runs-table")
+    body = paused.content.decode()
+    assert body.lstrip().startswith('<div id="runs-table"') and "hx-trigger" not in body
+    assert "Resume" in body
