@@ -278,6 +278,12 @@ class DatasetFields(forms.Form):
         widget=forms.RadioSelect,
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self["size"].value() == "auto":
+            # Rows mean nothing while the size is automatic; the script toggles this live.
+            self.fields["rows"].widget.attrs["disabled"] = True
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("size") == "rows" and data.get("rows") is None and "rows" not in self.errors:
@@ -361,3 +367,78 @@ class RunFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end date is before the start date.")
         return data
+
+
+def cadence_choices(keep: str | None = None) -> list[tuple[str, str]]:
+    from console.vocabulary import CADENCES
+
+    choices = [(value, f"{label} — {sentence}") for value, (label, sentence, _) in CADENCES.items()]
+    if keep and keep not in CADENCES:
+        choices.append((keep, f"{keep} — as Dr.Gero has it (the console does not know this one)"))
+    return choices
+
+
+class ScheduleForm(DatasetFields):
+    enabled = forms.ChoiceField(
+        label="Scheduled fine-tuning",
+        choices=[
+            ("on", "On — Dr.Gero fine-tunes this model on a schedule"),
+            ("off", "Off — runs start only when someone starts one"),
+        ],
+        widget=forms.RadioSelect,
+        initial="off",
+    )
+    cadence = forms.ChoiceField(
+        label="How often",
+        required=False,
+        widget=forms.RadioSelect,
+        choices=[],
+    )
+
+    field_order = ["enabled", "cadence", "size", "rows", "algorithm"]
+
+    def __init__(self, *args: Any, keep_cadence: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cadence"].choices = cadence_choices(keep_cadence)
+        # Off needs no cadence or dataset; the dataset fields validate only when on.
+        self.fields["size"].required = False
+        self.fields["algorithm"].required = False
+
+    def clean(self) -> dict[str, Any]:
+        data = forms.Form.clean(self)
+        if data.get("enabled") != "on":
+            for name in ("rows", "size", "algorithm", "cadence"):
+                self.errors.pop(name, None)
+            return data
+        if not data.get("cadence"):
+            self.add_error("cadence", "Choose how often Dr.Gero should fine-tune.")
+        if not data.get("size"):
+            self.add_error("size", "Choose a dataset size.")
+        if not data.get("algorithm"):
+            self.add_error("algorithm", "Choose which rows to use.")
+        if data.get("size") == "rows" and data.get("rows") is None and "rows" not in self.errors:
+            self.add_error("rows", "Enter how many rows to use, or choose Automatic.")
+        return data
+
+    def choice_values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        if data.get("enabled") != "on":
+            return {"enabled": False}
+        auto = data["size"] == "auto"
+        return {
+            "enabled": True,
+            "cadence": data["cadence"],
+            "auto": auto,
+            "rows": None if auto else data["rows"],
+            "algorithm": data["algorithm"],
+        }
+
+    @staticmethod
+    def initial_from(choice: Any) -> dict[str, Any]:
+        return {
+            "enabled": "on" if choice.enabled else "off",
+            "cadence": choice.cadence,
+            "size": "auto" if choice.auto else "rows",
+            "rows": choice.rows if choice.rows is not None else 1000,
+            "algorithm": choice.algorithm or "LAST_N",
+        }

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from console.views import account, audit, auth, health, home, models, runs, team
+from console.views import account, audit, auth, health, home, models, runs, schedules, team
 
 console_patterns = [
     path("", home.home, name="home"),
@@ -30,6 +30,12 @@ console_patterns = [
     ),
     path("models/<str:model_id>/runs/new/", runs.run_new, name="run-new"),
     path("models/<str:model_id>/sync/", runs.model_sync, name="model-sync"),
+    path("models/<str:model_id>/schedule/", schedules.schedule_page, name="schedule"),
+    path(
+        "models/<str:model_id>/schedule/summary/",
+        schedules.schedule_summary,
+        name="schedule-summary",
+    ),
     path("runs/", runs.runs_all, name="runs"),
     path("runs/export.csv", runs.runs_export, name="runs-export"),
     path("base-models/", models.base_models, name="base-models"),

@@ -28,6 +28,7 @@ from console.services.models import (
     models_page,
 )
 from console.services.runs import detail_runs, latest_runs
+from console.services.schedules import ScheduleChoice, schedule_sentence
 from console.services.tokens import refused_scopes
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
 
@@ -145,6 +146,10 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         context["other"] = model.other_details()
         context["runs_url"] = reverse("console:model-runs", args=[model.id])
         context["sync_state"] = ModelSyncState.objects.filter(pk=model.id).first()
+        context["schedule_url"] = reverse("console:schedule", args=[model.id])
+        context["schedule_sentence"] = schedule_sentence(
+            model.name, ScheduleChoice.from_schedule(model.schedule)
+        )
     return render(request, "console/model_detail.html", context, status=_status(outcome.problem))
 
 

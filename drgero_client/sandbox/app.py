@@ -270,7 +270,8 @@ class SandboxApp:
         self._need(grant, "models:write")
         model = self._model(grant, mid)
         body = self._json(raw)
-        fields = self._model_fields(grant, body, creating=False)
+        current = (model.get("fine_tune_schedule") or {}).get("run", {}).get("type")
+        fields = self._model_fields(grant, body, creating=False, current_cadence=current)
         if "fine_tune_schedule" in fields:
             plan = self.state.workspaces[grant.workspace_id].plan
             if plan == "free":
@@ -363,7 +364,12 @@ class SandboxApp:
     # -- validation -----------------------------------------------------------------------
 
     def _model_fields(
-        self, grant: TokenGrant, body: dict[str, Any], *, creating: bool
+        self,
+        grant: TokenGrant,
+        body: dict[str, Any],
+        *,
+        creating: bool,
+        current_cadence: str | None = None,
     ) -> dict[str, Any]:
         errors: dict[str, str] = {}
         fields: dict[str, Any] = {}
@@ -414,7 +420,7 @@ class SandboxApp:
             if schedule is None:
                 fields["fine_tune_schedule"] = None
             else:
-                problem = _schedule_problem(schedule)
+                problem = _schedule_problem(schedule, keep=current_cadence)
                 if problem:
                     errors["fine_tune_schedule"] = problem
                 else:
@@ -568,11 +574,13 @@ def _dataset_problem(dataset: Any) -> str | None:
     return None
 
 
-def _schedule_problem(schedule: Any) -> str | None:
+def _schedule_problem(schedule: Any, keep: str | None = None) -> str | None:
+    """Documented cadences only, except the one the model already has (Dr.Gero's own value)."""
     if not isinstance(schedule, dict):
         return "Must be an object or null"
     run = schedule.get("run")
-    if not isinstance(run, dict) or run.get("type") not in CADENCES:
+    allowed = (*CADENCES, keep) if keep else CADENCES
+    if not isinstance(run, dict) or run.get("type") not in allowed:
         return f"run.type must be one of {', '.join(CADENCES)}"
     if "dataset" in schedule:
         return _dataset_problem(schedule["dataset"])

@@ -40,6 +40,14 @@
     });
   });
 
+  // "Automatic" dataset size: the rows field is disabled, as the server renders it.
+  document.body.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches || !radio.matches("input[type=radio][name=size]")) { return; }
+    var rows = radio.form && radio.form.querySelector("input[name=rows]");
+    if (rows) { rows.disabled = radio.value === "auto"; }
+  });
+
   // After a swap, move focus to an element that asks for it (dialogs, forms with errors).
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.elt && event.detail.elt.querySelector

@@ -45,6 +45,8 @@ MATRIX: dict[str, tuple[Any, str]] = {
     "console:run-new": (Role.OPERATOR, "GET"),
     "console:model-sync": (Role.OPERATOR, "POST"),
     "console:runs": (Role.VIEWER, "GET"),
+    "console:schedule": (Role.VIEWER, "GET"),
+    "console:schedule-summary": (Role.VIEWER, "GET"),
     "console:runs-export": (Role.VIEWER, "GET"),
     "console:team": (Role.ADMIN, "GET"),
     "console:team-add": (Role.ADMIN, "POST"),

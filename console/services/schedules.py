@@ -1,0 +1,112 @@
+"""Fine-tune schedules: read, describe in one sentence, save or clear — every attempt audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+
+from console.models import RunOrigin, RunRecord
+from console.services.audit import Actor, Target, audit_record
+from console.services.drgero import Outcome
+from console.services.tokens import member_call
+from console.vocabulary import CADENCES, dataset_phrase
+from drgero_client import DatasetSize, Model, Schedule
+
+
+@dataclass(frozen=True)
+class ScheduleChoice:
+    """A schedule as the editor sees it; ``enabled=False`` means no schedule (null)."""
+
+    enabled: bool
+    cadence: str = ""
+    auto: bool = False
+    rows: int | None = None
+    algorithm: str = "LAST_N"
+    mode: str = "LIMIT"
+
+    @classmethod
+    def from_schedule(cls, schedule: Schedule | None) -> ScheduleChoice:
+        if schedule is None:
+            return cls(enabled=False)
+        dataset = schedule.dataset
+        return cls(
+            enabled=True,
+            cadence=schedule.cadence,
+            auto=dataset.auto if dataset else True,
+            rows=dataset.rows if dataset else None,
+            algorithm=(dataset.algorithm if dataset else "") or "LAST_N",
+            mode=dataset.mode if dataset else "LIMIT",
+        )
+
+    def to_schedule(self) -> Schedule | None:
+        if not self.enabled:
+            return None
+        dataset = DatasetSize(
+            auto=self.auto,
+            rows=None if self.auto else self.rows,
+            algorithm=self.algorithm,
+            mode=self.mode,
+        )
+        return Schedule(cadence=self.cadence, dataset=dataset)
+
+    def as_api(self) -> dict[str, Any] | None:
+        """What is sent as ``fine_tune_schedule`` (and recorded in the audit log)."""
+        schedule = self.to_schedule()
+        return schedule.to_api() if schedule else None
+
+
+def schedule_sentence(model_name: str, choice: ScheduleChoice) -> str:
+    """ "Every week, Dr.Gero fine-tunes Support Assistant on the newest 2,000 rows." """
+    if not choice.enabled:
+        return (
+            f"Dr.Gero does not fine-tune {model_name} on a schedule; runs start only when "
+            "someone starts one."
+        )
+    data = dataset_phrase(auto=choice.auto, rows=choice.rows, algorithm=choice.algorithm)
+    known = CADENCES.get(choice.cadence)
+    opening = known[2] if known else f"On its “{choice.cadence}” schedule"
+    return f"{opening}, Dr.Gero fine-tunes {model_name} on {data}."
+
+
+def schedule_read(*, user: Any, model_id: str) -> Outcome[Model]:
+    return member_call(user, lambda c: c.get_model(model_id))
+
+
+def last_scheduled_run(model_id: str) -> RunRecord | None:
+    """The newest run Dr.Gero started on its own (first seen outside the console)."""
+    return (
+        RunRecord.objects.filter(model_id=model_id, origin=RunOrigin.EXTERNAL)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def schedule_update(
+    *, user: Any, model_id: str, choice: ScheduleChoice, request: HttpRequest | None = None
+) -> Outcome[Model | None]:
+    """PATCH ``fine_tune_schedule`` (null to clear); record before, after and the outcome."""
+    current = schedule_read(user=user, model_id=model_id)
+    if current.value is None:
+        return Outcome(problem=current.problem)
+    model = current.value
+    before = ScheduleChoice.from_schedule(model.schedule).as_api()
+    outcome = member_call(
+        user,
+        lambda c: c.set_schedule(model_id, choice.to_schedule()),
+        write=True,
+        scope="models:write",
+    )
+    problem = outcome.problem
+    audit_record(
+        actor=Actor.of(user),
+        action="schedule.update" if choice.enabled else "schedule.clear",
+        outcome=problem.audit_outcome if problem else "succeeded",
+        target=Target("model", model_id, model.name),
+        changes={"before": before, "after": choice.as_api()},
+        status_code=problem.status_code if problem else None,
+        message=problem.message if problem else "",
+        request=request,
+    )
+    return outcome

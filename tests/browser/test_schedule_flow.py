@@ -1,0 +1,58 @@
+"""In Chromium: change a weekly schedule to daily, watch the summary follow, confirm, verify."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from console.roles import Role
+from drgero_client.sandbox import SandboxServer
+from tests.browser.helpers import log_in, member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WEEKLY = {
+    "run": {"type": "WEEKLY"},
+    "dataset": {
+        "mode": "LIMIT",
+        "limit": {"auto": False, "rows": 2000, "algorithm": "WEIGHTED_SHUFFLE"},
+    },
+}
+
+
+def test_weekly_to_daily(page: Any, sandbox: SandboxServer) -> None:
+    member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    model_id = sandbox.state.add_model(
+        "ws_main", name="Support Assistant", fine_tune_schedule=WEEKLY
+    )["id"]
+    log_in(page, "op")
+    page.goto(f"/models/{model_id}/schedule/")
+    summary = page.locator("#schedule-summary")
+    assert "Every week, Dr.Gero fine-tunes Support Assistant" in summary.inner_text()
+    page.get_by_label("Daily — Fine-tune once a day.").check()
+    page.wait_for_function(
+        "document.querySelector('#schedule-summary').textContent.includes('Every day')"
+    )
+    assert sandbox.state.count("PATCH", r".*") == 0
+    page.get_by_label("Automatic — Dr.Gero decides how many rows to use").check()
+    assert page.get_by_label("Rows", exact=True).is_disabled()
+    page.get_by_label("A number of rows").check()
+    assert page.get_by_label("Rows", exact=True).is_enabled()
+    page.get_by_role("button", name="Review the change").click()
+    confirm = page.locator(".confirm")
+    confirm.wait_for()
+    assert "Every day" in confirm.inner_text() and "Every week" in confirm.inner_text()
+    page.get_by_role("button", name="Save the schedule").click()
+    page.wait_for_url(f"**/models/{model_id}/")
+    assert (
+        "Every day, Dr.Gero fine-tunes Support Assistant"
+        in page.locator("#schedule-heading + p").inner_text()
+    )
+    assert sandbox.state.models[model_id]["fine_tune_schedule"]["run"]["type"] == "DAILY"
+    page.goto("/audit/")
+    first_row = page.locator("#audit-results tbody tr").first
+    assert "changed a fine-tune schedule" in first_row.inner_text()
+    first_row.get_by_text("Details").click()
+    assert "DAILY" in first_row.inner_text() and "WEEKLY" in first_row.inner_text()
+    assert page.console_errors == []
