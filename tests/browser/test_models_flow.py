@@ -35,7 +35,7 @@ def test_create_search_edit_delete(page: Any, sandbox: SandboxServer) -> None:
     assert rows.count() == 1 and "Browser Model" in rows.first.inner_text()
 
     rows.first.get_by_role("link", name="Browser Model").click()
-    page.get_by_role("link", name="Edit").click()
+    page.get_by_role("link", name="Edit", exact=True).click()
     page.get_by_label("Description").fill("Edited in a browser test")
     page.get_by_role("button", name="Save changes").click()
     page.wait_for_url(DETAIL)

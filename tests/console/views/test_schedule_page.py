@@ -1,4 +1,4 @@
-"""The schedule editor: bad input sends nothing, plan refusals keep the input, every save audited."""
+"""The schedule editor: bad input sends nothing, refusals keep the input, every save audited."""
 
 from __future__ import annotations
 
