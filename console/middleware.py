@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -13,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from console.logs import reset_request_id, set_request_id
 from console.views import health
 
 Handler = Callable[[HttpRequest], HttpResponse]
@@ -20,6 +23,31 @@ PROBES: dict[str, Callable[[HttpRequest], JsonResponse]] = {
     "/healthz": health.healthz,
     "/readyz": health.readyz,
 }
+
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestIdMiddleware:
+    """Every request gets an id, on each of its log lines and in the X-Request-ID header.
+
+    A well-formed id from the proxy is kept, so one request can be followed across both.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = set_request_id(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            reset_request_id(token)
+        response["X-Request-ID"] = request_id
+        return response
 
 
 class HealthCheckMiddleware:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -189,6 +190,14 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         return _start_screen(request, {**base, "form": RunStartForm()})
     if request.POST.get("step") == "confirm":
         return _confirm(request, model, request.POST.get("submission", ""))
+    if request.POST.get("step") == "edit":
+        pending = RunSubmission.objects.filter(
+            pk=_uuid_or_none(request.POST.get("submission")), user=request.user
+        ).first()
+        initial = RunStartForm.initial_from(pending.settings) if pending else None
+        return _start_screen(
+            request, {**base, "form": RunStartForm(initial=initial), "editing": True}
+        )
     form = RunStartForm(request.POST)
     if not form.is_valid():
         return _start_screen(request, {**base, "form": form}, 422)
@@ -205,6 +214,13 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
             "sentence": run_sentence(model.name, settings),
         },
     )
+
+
+def _uuid_or_none(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _confirm(request: HtmxHttpRequest, model: Any, submission_id: str) -> HttpResponse:

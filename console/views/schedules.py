@@ -60,6 +60,8 @@ def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         return _screen(request, {**base, "form": form}, 422)
     choice = ScheduleChoice(**{**form.choice_values(), "mode": now.mode})
     sentence = schedule_sentence(model.name, choice)
+    if request.POST.get("step") == "edit":
+        return _screen(request, {**base, "form": form, "sentence": sentence, "editing": True})
     if request.POST.get("step") != "confirm":
         return _screen(
             request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -27,3 +28,18 @@ def log_in(page: Any, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def until(page: Any, expression: str, *, timeout: float = 10.0) -> None:
+    """Wait until a JavaScript expression is true in the page.
+
+    Playwright's wait_for_function polls by evaluating a string inside the page, which the
+    console's Content-Security-Policy (no unsafe-eval) forbids; page.evaluate goes through the
+    DevTools protocol instead, so this polls from here.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if page.evaluate(f"() => !!({expression})"):
+            return
+        page.wait_for_timeout(50)
+    raise AssertionError(f"timed out waiting for {expression}")

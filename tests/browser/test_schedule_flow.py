@@ -8,7 +8,7 @@ import pytest
 
 from console.roles import Role
 from drgero_client.sandbox import SandboxServer
-from tests.browser.helpers import log_in, member
+from tests.browser.helpers import log_in, member, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,9 +31,7 @@ def test_weekly_to_daily(page: Any, sandbox: SandboxServer) -> None:
     summary = page.locator("#schedule-summary")
     assert "Every week, Dr.Gero fine-tunes Support Assistant" in summary.inner_text()
     page.get_by_label("Daily — Fine-tune once a day.").check()
-    page.wait_for_function(
-        "document.querySelector('#schedule-summary').textContent.includes('Every day')"
-    )
+    until(page, "document.querySelector('#schedule-summary').textContent.includes('Every day')")
     assert sandbox.state.count("PATCH", r".*") == 0
     page.get_by_label("Automatic — Dr.Gero decides how many rows to use").check()
     assert page.get_by_label("Rows", exact=True).is_disabled()

@@ -1,0 +1,182 @@
+"""Every page in every state the other tests reach: no CSP violation, no console error, and no
+axe-core violation of WCAG 2.0/2.1/2.2 A and AA."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from console.roles import Role
+from drgero_client.sandbox import SandboxServer
+from tests.browser.helpers import log_in, member
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', function (e) {
+  window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
+});
+"""
+WEEKLY = {
+    "run": {"type": "WEEKLY"},
+    "dataset": {
+        "mode": "LIMIT",
+        "limit": {"auto": False, "rows": 2000, "algorithm": "WEIGHTED_SHUFFLE"},
+    },
+}
+
+
+# Chromium logs every 4xx answer as a console error; these statuses are the console's own
+# deliberate answers (a refused form, a refusal, a missing page), not script errors.
+DELIBERATE_STATUS = re.compile(
+    r"^Failed to load resource: the server responded with a status of (403|404|422) "
+)
+
+
+class Checker:
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.axe = Axe()
+        self.problems: list[str] = []
+        self.checked = 0
+        page.add_init_script(WATCH_CSP)
+
+    def __call__(self, label: str) -> None:
+        page = self.page
+        page.wait_for_load_state("networkidle")
+        csp = page.evaluate("window.__csp || []")
+        if csp:
+            self.problems.append(f"{label}: CSP {csp}")
+        errors = [e for e in page.console_errors if not DELIBERATE_STATUS.match(e)]
+        if errors:
+            self.problems.append(f"{label}: console {errors}")
+        page.console_errors.clear()
+        results = self.axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+        for violation in results.response["violations"]:
+            nodes = [n["target"] for n in violation["nodes"]][:3]
+            self.problems.append(f"{label}: axe {violation['id']} {nodes}")
+        for tag, selector in (("title", "title"), ("lang", "html[lang]"), ("main", "main")):
+            if page.locator(selector).count() == 0:
+                self.problems.append(f"{label}: no {tag}")
+        self.checked += 1
+
+    def visit(self, path: str, label: str | None = None) -> None:
+        self.page.goto(path)
+        self(label or path)
+
+
+def test_every_page_and_state(page: Any, sandbox: SandboxServer, settings: Any) -> None:
+    check = Checker(page)
+    model_id = sandbox.state.add_model(
+        "ws_main",
+        name="Checked Model",
+        fine_tune_schedule=WEEKLY,
+        description="A model for the crawl",
+    )["id"]
+    sandbox.state.add_run(model_id)
+    free_model = next(
+        m["id"] for m in sandbox.state.models.values() if m["_workspace"] == "ws_free"
+    )
+    admin = member("admin", Role.ADMIN, token="drgero_sandbox_full")
+    member("viewer", Role.VIEWER)
+    member("freeplan", Role.OPERATOR, token="drgero_sandbox_freeplan")
+
+    check.visit("/login/", "login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("wrong")
+    page.get_by_role("button", name="Log in").click()
+    check("login with an error")
+
+    log_in(page, "admin")
+    for path in (
+        "/models/",
+        "/models/?q=zzz",
+        "/models/new/",
+        f"/models/{model_id}/",
+        f"/models/{model_id}/edit/",
+        f"/models/{model_id}/delete/",
+        "/base-models/",
+        "/runs/",
+        f"/models/{model_id}/runs/",
+        f"/models/{model_id}/runs/new/",
+        f"/models/{model_id}/schedule/",
+        "/audit/",
+        "/audit/?actor=nobody",
+        "/team/",
+        "/account/token/",
+        "/account/password/",
+        "/models/not-a-model/",
+        "/nowhere/",
+    ):
+        check.visit(path)
+
+    page.goto("/models/new/")
+    page.get_by_role("button", name="Create model").click()
+    page.locator("#id_name_error").wait_for()
+    check("new model with errors")
+
+    page.goto(f"/models/{model_id}/delete/")
+    page.get_by_label("Type the model's name to confirm").fill("wrong")
+    page.get_by_role("button", name="Delete Checked Model").click()
+    check("delete with a wrong name")
+
+    page.goto(f"/models/{model_id}/runs/new/")
+    page.get_by_label("Rows", exact=True).fill("0")
+    page.get_by_role("button", name="Review").click()
+    page.locator("#id_rows_error").wait_for()
+    check("run form with errors")
+    page.get_by_label("Rows", exact=True).fill("500")
+    page.get_by_role("button", name="Review").click()
+    page.locator(".confirm").wait_for()
+    check("run confirmation")
+
+    page.goto(f"/models/{model_id}/schedule/")
+    page.get_by_label("Rows", exact=True).fill("-1")
+    page.get_by_role("button", name="Review the change").click()
+    page.locator("#id_rows_error").wait_for()
+    check("schedule with errors")
+    page.get_by_label("Rows", exact=True).fill("100")
+    page.get_by_role("button", name="Review the change").click()
+    page.locator(".confirm").wait_for()
+    check("schedule confirmation")
+
+    page.goto("/team/")
+    page.get_by_role("button", name="Add member").click()
+    page.locator("#member-add .field-errors").first.wait_for()
+    check("team add with errors")
+    page.goto("/team/")
+    page.get_by_label("Username").fill("newcomer")
+    page.get_by_role("button", name="Add member").click()
+    page.locator("#member-add .banner").wait_for()
+    check("team add with a set-password link")
+    viewer_id = admin.__class__.objects.get(username="viewer").pk
+    check.visit(f"/team/{viewer_id}/deactivate/", "deactivate confirmation")
+
+    page.goto("/account/token/")
+    page.get_by_label("Dr.Gero API token").fill("drgero_not_valid_token")
+    page.get_by_role("button", name="Check and save").click()
+    page.locator("#token-form [role=alert]").wait_for()
+    check("token rejected")
+
+    page.context.clear_cookies()
+    log_in(page, "viewer")
+    for path in ("/models/", "/team/", "/account/token/", f"/models/{model_id}/schedule/"):
+        check.visit(path, f"viewer {path}")
+
+    page.context.clear_cookies()
+    log_in(page, "freeplan")
+    page.goto(f"/models/{free_model}/schedule/")
+    page.get_by_label("On — Dr.Gero fine-tunes this model on a schedule").check()
+    page.get_by_label("Weekly — Fine-tune once a week.").check()
+    page.get_by_role("button", name="Review the change").click()
+    page.get_by_role("button", name="Save the schedule").click()
+    page.locator("#problem").wait_for()
+    check("schedule refused by the plan")
+
+    assert check.checked >= 35
+    assert check.problems == [], "\n".join(check.problems)
