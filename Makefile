@@ -7,10 +7,12 @@ PORT ?= 8000
 
 .PHONY: run test lint chromium bench screenshots clean
 
-$(STAMP): pyproject.toml requirements.lock
+# requirements.lock pins what the console runs on (the Dockerfile installs exactly it);
+# requirements-test.lock pins the test tools on top.
+$(STAMP): pyproject.toml requirements.lock requirements-test.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[test]'
+	$(PY) -m pip install --quiet -c requirements.lock -c requirements-test.lock -e '.[test]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -25,6 +27,7 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 
 test: $(STAMP) chromium lint
 	$(VENV)/bin/pytest

@@ -1,0 +1,125 @@
+"""Security hardening: CSRF everywhere, deploy checks, CSP, log redaction, request ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from console.logs import JsonFormatter, RedactTokensFilter, RequestIdFilter
+from console.roles import Role
+from console.settings.keys import new_keyring_entry
+from drgero_client.sandbox import SandboxServer
+from tests.console.test_authorisation_matrix import PATTERNS, url_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_every_url_refuses_a_post_without_a_csrf_token(sandbox: SandboxServer, make_member: Any) -> None:
+    admin = make_member("admin", Role.ADMIN, token="drgero_sandbox_full")
+    target = make_member("target", Role.VIEWER)
+    model_id = sandbox.state.add_model("ws_main", name="Guarded")["id"]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin)
+    checked = 0
+    for name, route in PATTERNS:
+        if name in ("console:healthz", "console:readyz"):
+            continue  # answered before the view layer; they change nothing and take GET only
+        path = url_for(route, target.pk).replace("00000000-0000-0000-0000-000000000000", model_id)
+        response = client.post(path, {"name": "x", "token": "drgero_sandbox_full",
+                                      "step": "confirm", "enabled": "off"})
+        assert response.status_code == 403, (name, response.status_code)
+        checked += 1
+    assert checked == len(PATTERNS) - 2
+    assert sandbox.state.seen == []
+
+
+def test_the_deploy_checks_pass_under_production_settings() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "console.settings.production",
+        "DJANGO_SECRET_KEY": "p" * 20 + "Q7#x" + "z" * 40,
+        "CONSOLE_TOKEN_KEYS": new_keyring_entry("k1"),
+        "CONSOLE_AUDIT_KEYS": new_keyring_entry("a1"),
+        "DATABASE_URL": "sqlite:////tmp/console-deploy-check.sqlite3",
+        "DJANGO_ALLOWED_HOSTS": "console.example.org",
+        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://console.example.org",
+    })
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.django_db
+def test_pages_carry_a_strict_content_security_policy(login_as: Any) -> None:
+    response = login_as(Role.VIEWER).get("/audit/")
+    policy = response["Content-Security-Policy"]
+    directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+    assert directives["default-src"] == "'self'" and directives["script-src"] == "'self'"
+    assert directives["style-src"] == "'self'" and directives["frame-ancestors"] == "'none'"
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Referrer-Policy"] == "same-origin"
+
+
+def record(message: str, *args: Any, exc: BaseException | None = None) -> logging.LogRecord:
+    rec = logging.LogRecord("t", logging.ERROR, __file__, 1, message, args, None)
+    if exc is not None:
+        rec.exc_info = (type(exc), exc, exc.__traceback__)
+    return rec
+
+
+def test_the_last_resort_filter_redacts_token_shaped_text() -> None:
+    token = "drgero_abcdef0123456789XYZ"
+    rec = record("saw %s in a header", token)
+    RedactTokensFilter().filter(rec)
+    assert token not in rec.getMessage() and "drgero_[redacted]" in rec.getMessage()
+    try:
+        raise ValueError(f"bad token {token}")
+    except ValueError as exc:
+        rec = record("failed", exc=exc)
+    RedactTokensFilter().filter(rec)
+    assert token not in (rec.exc_text or "")
+
+
+def test_json_logs_carry_the_request_id() -> None:
+    rec = record("hello")
+    RequestIdFilter().filter(rec)
+    data = json.loads(JsonFormatter().format(rec))
+    assert data["message"] == "hello" and data["request_id"] == "-" and data["level"] == "ERROR"
+
+
+@pytest.mark.django_db
+def test_every_response_has_a_request_id_that_the_log_lines_share(
+    login_as: Any, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    client = login_as(Role.VIEWER, token="drgero_sandbox_full")
+    handler_filter = RequestIdFilter()
+    logging.getLogger("drgero_client").addFilter(handler_filter)
+    try:
+        response = client.get("/base-models/")
+    finally:
+        logging.getLogger("drgero_client").removeFilter(handler_filter)
+    request_id = response["X-Request-ID"]
+    assert len(request_id) == 32
+    (line,) = [r for r in caplog.records if r.name == "drgero_client"]
+    assert line.request_id == request_id
+    assert (line.method, line.path, line.status, line.retries) == ("GET", "/api/base-models", 200, 0)
+    assert line.duration_ms >= 0
+    assert "drgero_sandbox_full" not in caplog.text
+    kept = client.get("/base-models/", HTTP_X_REQUEST_ID="proxy-given-id-1234")
+    assert kept["X-Request-ID"] == "proxy-given-id-1234"
+    made_up = client.get("/base-models/", HTTP_X_REQUEST_ID="<script>")
+    assert made_up["X-Request-ID"] != "<script>"
