@@ -32,5 +32,8 @@ lint: $(STAMP)
 test: $(STAMP) chromium lint
 	$(VENV)/bin/pytest
 
+screenshots: $(STAMP) chromium
+	$(PY) docs/make_screenshots.py
+
 clean:
 	rm -rf $(VENV) var/test-* staticfiles

@@ -1,0 +1,109 @@
+"""`make screenshots`: drive Chromium through the demo and write PNGs to docs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "docs" / "screenshots"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    port, sandbox_port = free_port(), free_port()
+    env = {**os.environ, "CONSOLE_VAR_DIR": tempfile.mkdtemp(prefix="console-shots-"),
+           "PORT": str(port), "SANDBOX_PORT": str(sandbox_port),
+           "DJANGO_SETTINGS_MODULE": "console.settings.demo"}
+    env.pop("DRGERO_API_BASE", None)
+    server = subprocess.Popen([sys.executable, "manage.py", "console_run"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1)  # noqa: S310 (loopback)
+                break
+            except OSError:
+                time.sleep(0.2)
+        subprocess.run([sys.executable, "manage.py", "sync_runs"], cwd=ROOT, env=env, check=True,
+                       capture_output=True)
+        shoot(base)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    return 0
+
+
+def shoot(base: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 860}, base_url=base)
+
+        def snap(name: str) -> None:
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / f"{name}.png"), full_page=False)
+            print(f"docs/screenshots/{name}.png")
+
+        page.goto("/login/")
+        page.get_by_label("Username").fill("demo")
+        page.get_by_label("Password").fill("demo")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        page.goto("/models/")
+        snap("models-list")
+        page.get_by_role("link", name="Support Assistant").click()
+        page.wait_for_url("**/models/*/")
+        snap("model-detail")
+        model_url = page.url
+        page.goto("/runs/")
+        snap("run-history")
+        page.goto("/models/")
+        page.get_by_role("link", name="Refund Drafts").click()
+        page.wait_for_url("**/models/*/")
+        page.goto(page.url + "runs/new/")
+        page.get_by_label("Rows", exact=True).fill("1000")
+        page.get_by_role("button", name="Review").click()
+        page.locator(".confirm").wait_for()
+        snap("start-run-confirmation")
+        page.goto(model_url + "schedule/")
+        snap("schedule-editor")
+        page.goto("/account/token/")
+        page.get_by_label("Dr.Gero API token").fill("drgero_sandbox_freeplan")
+        page.get_by_role("button", name="Check and save").click()
+        page.get_by_text("Your Dr.Gero token was checked and saved.").wait_for()
+        page.goto("/models/")
+        page.get_by_role("link", name="Weekend Experiment").click()
+        page.wait_for_url("**/models/*/")
+        page.goto(page.url + "schedule/")
+        page.get_by_label("On — Dr.Gero fine-tunes this model on a schedule").check()
+        page.get_by_label("Weekly — Fine-tune once a week.").check()
+        page.get_by_role("button", name="Review the change").click()
+        page.get_by_role("button", name="Save the schedule").click()
+        page.locator("#problem").wait_for()
+        snap("schedule-plan-refusal")
+        page.goto("/audit/")
+        snap("audit-log")
+        page.goto("/team/")
+        snap("team")
+        browser.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
