@@ -15,8 +15,15 @@ from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "screenshots"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def free_port() -> int:
@@ -28,12 +35,21 @@ def free_port() -> int:
 def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     port, sandbox_port = free_port(), free_port()
-    env = {**os.environ, "CONSOLE_VAR_DIR": tempfile.mkdtemp(prefix="console-shots-"),
-           "PORT": str(port), "SANDBOX_PORT": str(sandbox_port),
-           "DJANGO_SETTINGS_MODULE": "console.settings.demo"}
+    env = {
+        **os.environ,
+        "CONSOLE_VAR_DIR": tempfile.mkdtemp(prefix="console-shots-"),
+        "PORT": str(port),
+        "SANDBOX_PORT": str(sandbox_port),
+        "DJANGO_SETTINGS_MODULE": "console.settings.demo",
+    }
     env.pop("DRGERO_API_BASE", None)
-    server = subprocess.Popen([sys.executable, "manage.py", "console_run"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "console_run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -42,8 +58,13 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
-        subprocess.run([sys.executable, "manage.py", "sync_runs"], cwd=ROOT, env=env, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "sync_runs"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         shoot(base)
     finally:
         server.terminate()

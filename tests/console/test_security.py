@@ -23,7 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.django_db
-def test_every_url_refuses_a_post_without_a_csrf_token(sandbox: SandboxServer, make_member: Any) -> None:
+def test_every_url_refuses_a_post_without_a_csrf_token(
+    sandbox: SandboxServer, make_member: Any
+) -> None:
     admin = make_member("admin", Role.ADMIN, token="drgero_sandbox_full")
     target = make_member("target", Role.VIEWER)
     model_id = sandbox.state.add_model("ws_main", name="Guarded")["id"]
@@ -34,8 +36,9 @@ def test_every_url_refuses_a_post_without_a_csrf_token(sandbox: SandboxServer, m
         if name in ("console:healthz", "console:readyz"):
             continue  # answered before the view layer; they change nothing and take GET only
         path = url_for(route, target.pk).replace("00000000-0000-0000-0000-000000000000", model_id)
-        response = client.post(path, {"name": "x", "token": "drgero_sandbox_full",
-                                      "step": "confirm", "enabled": "off"})
+        response = client.post(
+            path, {"name": "x", "token": "drgero_sandbox_full", "step": "confirm", "enabled": "off"}
+        )
         assert response.status_code == 403, (name, response.status_code)
         checked += 1
     assert checked == len(PATTERNS) - 2
@@ -44,18 +47,24 @@ def test_every_url_refuses_a_post_without_a_csrf_token(sandbox: SandboxServer, m
 
 def test_the_deploy_checks_pass_under_production_settings() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
-    env.update({
-        "DJANGO_SETTINGS_MODULE": "console.settings.production",
-        "DJANGO_SECRET_KEY": "p" * 20 + "Q7#x" + "z" * 40,
-        "CONSOLE_TOKEN_KEYS": new_keyring_entry("k1"),
-        "CONSOLE_AUDIT_KEYS": new_keyring_entry("a1"),
-        "DATABASE_URL": "sqlite:////tmp/console-deploy-check.sqlite3",
-        "DJANGO_ALLOWED_HOSTS": "console.example.org",
-        "DJANGO_CSRF_TRUSTED_ORIGINS": "https://console.example.org",
-    })
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "console.settings.production",
+            "DJANGO_SECRET_KEY": "p" * 20 + "Q7#x" + "z" * 40,
+            "CONSOLE_TOKEN_KEYS": new_keyring_entry("k1"),
+            "CONSOLE_AUDIT_KEYS": new_keyring_entry("a1"),
+            "DATABASE_URL": "sqlite:////tmp/console-deploy-check.sqlite3",
+            "DJANGO_ALLOWED_HOSTS": "console.example.org",
+            "DJANGO_CSRF_TRUSTED_ORIGINS": "https://console.example.org",
+        }
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -116,7 +125,12 @@ def test_every_response_has_a_request_id_that_the_log_lines_share(
     assert len(request_id) == 32
     (line,) = [r for r in caplog.records if r.name == "drgero_client"]
     assert line.request_id == request_id
-    assert (line.method, line.path, line.status, line.retries) == ("GET", "/api/base-models", 200, 0)
+    assert (line.method, line.path, line.status, line.retries) == (
+        "GET",
+        "/api/base-models",
+        200,
+        0,
+    )
     assert line.duration_ms >= 0
     assert "drgero_sandbox_full" not in caplog.text
     kept = client.get("/base-models/", HTTP_X_REQUEST_ID="proxy-given-id-1234")

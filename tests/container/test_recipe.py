@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import re
 import shutil
 import socket
@@ -54,8 +53,20 @@ def wheel_cache() -> Path:
     stamp = WHEELHOUSE / f".{hashlib.sha256(lock).hexdigest()[:16]}"
     if not stamp.exists():
         WHEELHOUSE.mkdir(parents=True, exist_ok=True)
-        run([sys.executable, "-m", "pip", "download", "--quiet", "--only-binary=:all:",
-             "-r", str(ROOT / "requirements.lock"), "-d", str(WHEELHOUSE)])
+        run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--only-binary=:all:",
+                "-r",
+                str(ROOT / "requirements.lock"),
+                "-d",
+                str(WHEELHOUSE),
+            ]
+        )
         stamp.touch()
     return WHEELHOUSE
 
@@ -79,8 +90,19 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
         else:
             shutil.copy2(source, app / path)
     run([sys.executable, "-m", "venv", str(venv)])
-    run([str(venv / "bin" / "pip"), "install", "--quiet", "--no-index", "--find-links",
-         str(wheel_cache()), *dockerfile_pip_flags(), "-r", str(ROOT / "requirements.lock")])
+    run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheel_cache()),
+            *dockerfile_pip_flags(),
+            "-r",
+            str(ROOT / "requirements.lock"),
+        ]
+    )
     env = {
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
         "DJANGO_SETTINGS_MODULE": "console.settings.production",
@@ -95,14 +117,18 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
         "DJANGO_SUPERUSER_EMAIL": "admin@example.org",
     }
     python = str(venv / "bin" / "python")
-    for step in (["collectstatic", "--noinput", "--verbosity", "0"], ["migrate", "--noinput"],
-                 ["createsuperuser", "--noinput"]):
+    for step in (
+        ["collectstatic", "--noinput", "--verbosity", "0"],
+        ["migrate", "--noinput"],
+        ["createsuperuser", "--noinput"],
+    ):
         run([python, "manage.py", *step], cwd=app, env=env)
     port = free_port()
     cmd = dockerfile_cmd()
     cmd[cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
-    server = subprocess.Popen(cmd, cwd=app, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        cmd, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -117,8 +143,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
         server.wait(timeout=20)
 
 
-def get(port: int, path: str, headers: dict[str, str], method: str = "GET",
-        body: str | None = None) -> tuple[int, dict[str, str], str]:
+def get(
+    port: int, path: str, headers: dict[str, str], method: str = "GET", body: str | None = None
+) -> tuple[int, dict[str, str], str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     conn.request(method, path, body=body, headers=headers)
     response = conn.getresponse()
@@ -154,12 +181,22 @@ def test_the_log_in_page_and_a_signed_in_page_behind_the_proxy(served: tuple[int
     assert "strict-transport-security" in headers
     assert "/static/console/console." in body and ".css" in body  # hashed by collectstatic
     jar = cookies_from(headers)
-    form = (f"csrfmiddlewaretoken={jar['csrftoken']}&username={env['DJANGO_SUPERUSER_USERNAME']}"
-            f"&password={env['DJANGO_SUPERUSER_PASSWORD']}")
-    status, headers, _ = get(port, "/login/", {
-        **proxy, "Cookie": f"csrftoken={jar['csrftoken']}",
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Referer": "https://console.example.org/login/"}, "POST", form)
+    form = (
+        f"csrfmiddlewaretoken={jar['csrftoken']}&username={env['DJANGO_SUPERUSER_USERNAME']}"
+        f"&password={env['DJANGO_SUPERUSER_PASSWORD']}"
+    )
+    status, headers, _ = get(
+        port,
+        "/login/",
+        {
+            **proxy,
+            "Cookie": f"csrftoken={jar['csrftoken']}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": "https://console.example.org/login/",
+        },
+        "POST",
+        form,
+    )
     assert status == 302, headers
     session = cookies_from(headers)["sessionid"]
     status, _, body = get(port, "/audit/", {**proxy, "Cookie": f"sessionid={session}"})
