@@ -42,6 +42,7 @@ class AuditEvent(models.Model):
         ordering = ["-seq"]
         indexes = [
             models.Index(fields=["actor_id", "-seq"], name="audit_actor_seq"),
+            models.Index(fields=["actor_username", "-seq"], name="audit_actorname_seq"),
             models.Index(fields=["action", "-seq"], name="audit_action_seq"),
             models.Index(fields=["model_id", "-seq"], name="audit_model_seq"),
             models.Index(fields=["outcome", "-seq"], name="audit_outcome_seq"),

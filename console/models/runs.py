@@ -19,7 +19,8 @@ class RunRecord(models.Model):
     model_name = models.CharField(max_length=300, blank=True)
     status = models.CharField(max_length=64, blank=True)  # exactly as Dr.Gero sent it
     category = models.CharField(max_length=16)  # console.vocabulary.CATEGORIES
-    created_at = models.DateTimeField(null=True, blank=True)
+    # When Dr.Gero gives no creation time, the time the console first saw the run.
+    created_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.IntegerField(null=True, blank=True)
@@ -55,6 +56,9 @@ class RunRecord(models.Model):
             models.Index(fields=["model_id", "-created_at", "-id"], name="run_model_created"),
             models.Index(fields=["category", "-created_at", "-id"], name="run_category_created"),
             models.Index(fields=["started_by", "-created_at", "-id"], name="run_starter_created"),
+            models.Index(
+                fields=["started_by_username", "-created_at", "-id"], name="run_startername_created"
+            ),
             models.Index(fields=["origin", "-created_at", "-id"], name="run_origin_created"),
             models.Index(fields=["duration_seconds", "id"], name="run_duration"),
             models.Index(fields=["model_id", "category"], name="run_model_category"),

@@ -110,12 +110,17 @@ def _decode(cursor: str) -> tuple[Any, int] | None:
         return None
 
 
+NOT_NULL = {"created_at", "category"}
+
+
 def _after(field: str, descending: bool, value: Any, pk: int) -> Q:
     """Rows after (value, pk) in this order; NULLs come last, broken by pk the same way."""
     later_pk = Q(pk__lt=pk) if descending else Q(pk__gt=pk)
     if value is None:
         return Q(**{f"{field}__isnull": True}) & later_pk
     beyond = Q(**{f"{field}__lt" if descending else f"{field}__gt": value})
+    if field in NOT_NULL:
+        return beyond | (Q(**{field: value}) & later_pk)
     return beyond | (Q(**{field: value}) & later_pk) | Q(**{f"{field}__isnull": True})
 
 
@@ -129,7 +134,13 @@ def _before(field: str, descending: bool, value: Any, pk: int) -> Q:
 
 
 def _ordering(field: str, descending: bool, *, reverse: bool = False) -> list[Any]:
-    """The page order (NULLs last), or its exact reverse for walking back a page."""
+    """The page order (NULLs last), or its exact reverse for walking back a page.
+
+    Columns that are never NULL are ordered plainly, so their indexes serve the order.
+    """
+    if field in NOT_NULL:
+        desc = descending != reverse
+        return [f"-{field}" if desc else field, "-pk" if desc else "pk"]
     if not reverse:
         primary = F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True)
         return [primary, "-pk" if descending else "pk"]

@@ -8,6 +8,7 @@ from console.settings.base import *  # noqa: F403
 from console.settings.base import VAR_DIR, env, keyring
 from console.settings.keys import generated_value, new_keyring_entry
 
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
 SECRET_KEY = env("DJANGO_SECRET_KEY") or generated_value(
     VAR_DIR, "secret-key", lambda: secrets.token_urlsafe(50)
 )

@@ -4,6 +4,7 @@ from console.settings.base import *  # noqa: F403
 from console.settings.base import DATABASES, VAR_DIR, keyring
 
 CONSOLE_ENV = "test"
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # a fresh clone has no var/ yet
 DEBUG = False
 # Fixed, public test keys: they protect nothing outside the test suite.
 SECRET_KEY = "test-secret-key-not-for-any-real-deployment-0123456789abcdef"  # noqa: S105
