@@ -17,11 +17,24 @@ from django.db import transaction
 from console.models import AuditEvent, ModelSyncState, RunRecord
 from console.services.audit import GENESIS_HASH, canonical_text, record_head, sign
 
-CATEGORIES = [("SUCCEEDED", "succeeded", 70), ("FAILED", "failed", 18),
-              ("CANCELLED", "cancelled", 6), ("RUNNING", "running", 3),
-              ("QUEUED", "queued", 2), ("WARMING_UP", "unknown", 1)]
-ACTIONS = ["model.update", "run.start", "run.sync", "schedule.update", "model.create",
-           "token.set", "team.role_change", "audit.export"]
+CATEGORIES = [
+    ("SUCCEEDED", "succeeded", 70),
+    ("FAILED", "failed", 18),
+    ("CANCELLED", "cancelled", 6),
+    ("RUNNING", "running", 3),
+    ("QUEUED", "queued", 2),
+    ("WARMING_UP", "unknown", 1),
+]
+ACTIONS = [
+    "model.update",
+    "run.start",
+    "run.sync",
+    "schedule.update",
+    "model.create",
+    "token.set",
+    "team.role_change",
+    "audit.export",
+]
 
 
 class Command(BaseCommand):
@@ -49,9 +62,7 @@ class Command(BaseCommand):
 
     def _members(self, count: int) -> list[Any]:
         User = get_user_model()  # noqa: N806
-        return [
-            User.objects.get_or_create(username=f"member{i:02d}")[0] for i in range(count)
-        ]
+        return [User.objects.get_or_create(username=f"member{i:02d}")[0] for i in range(count)]
 
     def _runs(self, rng: random.Random, count: int, models: list, users: list) -> None:
         now = datetime.now(UTC)
@@ -68,18 +79,30 @@ class Command(BaseCommand):
             console = rng.random() < 0.7
             user = rng.choice(users) if console else None
             model_id, model_name = rng.choice(models)
-            batch.append(RunRecord(
-                run_id=f"bench-run-{n:07d}", model_id=model_id, model_name=model_name,
-                status=status, category=category, created_at=created,
-                started_at=started if category != "queued" else None, finished_at=finished,
-                duration_seconds=duration, dataset_auto=n % 5 == 0,
-                dataset_rows=rng.choice([500, 1000, 2000, 5000]),
-                dataset_algorithm=rng.choice(["LAST_N", "RANDOM_SHUFFLE", "WEIGHTED_SHUFFLE"]),
-                create_synthetic_data=n % 4 == 0, hypertuning_enabled=n % 3 != 0,
-                error="Out of memory on the training node." if category == "failed" else "",
-                started_by=user, started_by_username=user.username if user else "",
-                origin="console" if console else "external", first_seen_at=created, raw={},
-            ))
+            batch.append(
+                RunRecord(
+                    run_id=f"bench-run-{n:07d}",
+                    model_id=model_id,
+                    model_name=model_name,
+                    status=status,
+                    category=category,
+                    created_at=created,
+                    started_at=started if category != "queued" else None,
+                    finished_at=finished,
+                    duration_seconds=duration,
+                    dataset_auto=n % 5 == 0,
+                    dataset_rows=rng.choice([500, 1000, 2000, 5000]),
+                    dataset_algorithm=rng.choice(["LAST_N", "RANDOM_SHUFFLE", "WEIGHTED_SHUFFLE"]),
+                    create_synthetic_data=n % 4 == 0,
+                    hypertuning_enabled=n % 3 != 0,
+                    error="Out of memory on the training node." if category == "failed" else "",
+                    started_by=user,
+                    started_by_username=user.username if user else "",
+                    origin="console" if console else "external",
+                    first_seen_at=created,
+                    raw={},
+                )
+            )
             if len(batch) == 5000:
                 RunRecord.objects.bulk_create(batch)
                 batch.clear()
@@ -97,14 +120,23 @@ class Command(BaseCommand):
             user = rng.choice(users)
             model_id, model_name = rng.choice(models)
             values = {
-                "seq": n, "created_at": start + step * n, "actor_id": user.pk,
-                "actor_username": user.username, "action": rng.choice(ACTIONS),
-                "target_type": "model", "target_id": model_id, "target_name": model_name,
+                "seq": n,
+                "created_at": start + step * n,
+                "actor_id": user.pk,
+                "actor_username": user.username,
+                "action": rng.choice(ACTIONS),
+                "target_type": "model",
+                "target_id": model_id,
+                "target_name": model_name,
                 "model_id": model_id,
                 "changes": '{"after": {"description": "new"}, "before": {"description": "old"}}',
                 "outcome": "succeeded" if rng.random() < 0.9 else "failed",
-                "status_code": None, "message": "", "client_ip": "203.0.113.9",
-                "user_agent": "bench", "refers_to_seq": None, "prev_hash": prev,
+                "status_code": None,
+                "message": "",
+                "client_ip": "203.0.113.9",
+                "user_agent": "bench",
+                "refers_to_seq": None,
+                "prev_hash": prev,
             }
             text = canonical_text(values)
             mac = sign(key_id, text)
