@@ -32,6 +32,14 @@ lint: $(STAMP)
 test: $(STAMP) chromium lint
 	$(VENV)/bin/pytest
 
+wrk:
+	@command -v wrk >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; }
+
+bench: $(STAMP) wrk
+	$(PY) -m bench.run
+
 screenshots: $(STAMP) chromium
 	$(PY) docs/make_screenshots.py
 

@@ -1,0 +1,273 @@
+"""Benchmarks 1, 2, 3 and 5: what the console adds on top of Dr.Gero, load, page weight.
+
+The console runs with production settings under gunicorn (the Dockerfile's command) against the
+sandbox with injected latency; every figure is measured side by side in the same run.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import shutil
+import statistics
+import subprocess
+from typing import Any
+
+from bench.common import (
+    BENCH_DIR,
+    PASSWORD,
+    Browser,
+    create_member,
+    gunicorn,
+    manage,
+    pct,
+    production_env,
+    sandbox,
+    summary,
+    timed,
+)
+
+SOCKET_ERRORS = r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
+LATENCY_MS = 50
+ROUNDS = 5
+PER_ROUND = 40
+TOKEN = "drgero_sandbox_full"  # noqa: S105  (the sandbox's documented demo token)
+
+
+def direct(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+
+def direct_get(conn: http.client.HTTPConnection, path: str) -> None:
+    conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 200:
+        raise RuntimeError(f"direct {path}: {response.status}")
+
+
+def compare(browser: Browser, page: str, conn: Any, api_paths: list[str]) -> dict[str, Any]:
+    """Interleave console page and direct calls; p50/p95 per round, medians over rounds."""
+    rounds: dict[str, list[float]] = {
+        "console_p50": [],
+        "console_p95": [],
+        "direct_p50": [],
+        "direct_p95": [],
+        "ratio": [],
+        "sequential_p50": [],
+    }
+
+    def page_get() -> None:
+        status, _, _ = browser.request("GET", page)
+        if status != 200:
+            raise RuntimeError(f"{page}: {status}")
+
+    for _ in range(2):  # warm both paths
+        page_get()
+        direct_get(conn, api_paths[0])
+    for _ in range(ROUNDS):
+        console, one, seq = [], [], []
+        for _ in range(PER_ROUND):
+            console.append(timed(page_get))
+            one.append(timed(lambda: direct_get(conn, api_paths[0])))
+            if len(api_paths) > 1:
+                seq.append(timed(lambda: [direct_get(conn, p) for p in api_paths]))
+        rounds["console_p50"].append(pct(console, 50))
+        rounds["console_p95"].append(pct(console, 95))
+        rounds["direct_p50"].append(pct(one, 50))
+        rounds["direct_p95"].append(pct(one, 95))
+        rounds["ratio"].append(pct(console, 50) / pct(one, 50))
+        if seq:
+            rounds["sequential_p50"].append(pct(seq, 50))
+    return rounds
+
+
+def wrk(
+    port: int, path: str, cookie: str, *, hx: bool = False, seconds: int = 30, connections: int = 50
+) -> dict[str, Any]:
+    headers = ["-H", "Host: localhost", "-H", "X-Forwarded-Proto: https", "-H", f"Cookie: {cookie}"]
+    if hx:
+        headers += ["-H", "HX-Request: true"]
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            "2",
+            "-c",
+            str(connections),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            *headers,
+            f"http://127.0.0.1:{port}{path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=True,
+    ).stdout
+
+    def ms(label: str) -> float:
+        match = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)", out, flags=re.MULTILINE)
+        if not match:
+            return float("nan")
+        value, unit = float(match.group(1)), match.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(SOCKET_ERRORS, out)
+    errors = int(bad.group(1)) if bad else 0
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    return {"rps": rps, "p50": ms("50"), "p99": ms("99"), "errors": errors, "requests": total}
+
+
+def page_weight(browser: Browser) -> dict[str, Any]:
+    _, html, _ = browser.request("GET", "/models/")
+    text = html.decode()
+    assets = re.findall(r'<script src="([^"]+)"', text) + re.findall(
+        r'<link rel="stylesheet" href="([^"]+)"', text
+    )
+    sizes = {}
+    for asset in assets:
+        status, body, headers = browser.request(
+            "GET", asset, headers={"Accept-Encoding": "br, gzip"}
+        )
+        if status != 200:
+            raise RuntimeError(f"{asset}: {status}")
+        sizes[asset] = {"bytes": len(body), "encoding": headers.get("content-encoding", "none")}
+    return {"assets": sizes, "total": sum(s["bytes"] for s in sizes.values())}
+
+
+def run() -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    db = BENCH_DIR / "http.sqlite3"
+    for suffix in ("", "-wal", "-shm"):
+        (BENCH_DIR / f"http.sqlite3{suffix}").unlink(missing_ok=True)
+    with sandbox(LATENCY_MS) as sandbox_port:
+        # 50 models in the workspace: the demo's six and 44 more.
+        conn = direct(sandbox_port)
+        for n in range(44):
+            conn.request(
+                "POST",
+                "/api/models",
+                body=json.dumps({"name": f"Load Model {n:02d}"}),
+                headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
+            conn.getresponse().read()
+        env = production_env(f"sqlite:///{db}", f"http://127.0.0.1:{sandbox_port}")
+        manage(env, "migrate", "--noinput")
+        manage(env, "collectstatic", "--noinput", "--verbosity", "0")
+        create_member(env, TOKEN)
+        manage(env, "sync_runs")
+        with gunicorn(env) as (port, cmd):
+            results["gunicorn"] = " ".join(cmd[1:])
+            browser = Browser(port)
+            browser.log_in("bench", PASSWORD)
+            models = json.loads(_api(conn, "/api/models?limit=50"))["models"]
+            assert len(models) == 50
+            one = models[0]["id"]
+            results["one_call"] = compare(browser, "/models/", conn, ["/api/models?limit=50"])
+            results["three_calls"] = compare(
+                browser,
+                f"/models/{one}/",
+                conn,
+                [
+                    f"/api/models/{one}",
+                    f"/api/models/{one}/leaderboards",
+                    f"/api/models/{one}/fine-tune/runs",
+                ],
+            )
+            results["weight"] = page_weight(browser)
+            cookie = "; ".join(f"{k}={v}" for k, v in browser.cookies.items())
+            if shutil.which("wrk"):
+                results["load"] = {
+                    "/models/": wrk(port, "/models/", cookie),
+                    "/runs/": wrk(port, "/runs/", cookie),
+                    "/runs/?status=failed (htmx fragment)": wrk(
+                        port, "/runs/?status=failed", cookie, hx=True
+                    ),
+                    "/account/password/ (bare signed-in view)": wrk(
+                        port, "/account/password/", cookie
+                    ),
+                }
+            else:
+                results["load"] = None
+    return results
+
+
+def _api(conn: http.client.HTTPConnection, path: str) -> str:
+    conn.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+    return conn.getresponse().read().decode()
+
+
+def describe(results: dict[str, Any]) -> list[str]:
+    lines = []
+    one, three = results["one_call"], results["three_calls"]
+    lines += [
+        "## 1. One-call page: `/models/` (50 models) vs a direct `GET /api/models?limit=50`",
+        "",
+        f"Sandbox latency {LATENCY_MS} ms; {ROUNDS} rounds of {PER_ROUND} interleaved requests; "
+        "each cell is the median over rounds (min–max), in milliseconds.",
+        "",
+        "| | p50 | p95 |",
+        "|---|---|---|",
+        f"| console `/models/` | {summary(one['console_p50'])} | {summary(one['console_p95'])} |",
+        f"| direct call | {summary(one['direct_p50'])} | {summary(one['direct_p95'])} |",
+        "",
+        f"Ratio of p50s: **{statistics.median(one['ratio']):.3f}×** "
+        f"({min(one['ratio']):.3f}–{max(one['ratio']):.3f}); target ≤ 1.15×: "
+        f"**{'met' if statistics.median(one['ratio']) <= 1.15 else 'missed'}**.",
+        "",
+        "## 2. Three-call page: `/models/<id>/` (model, leaderboards, runs) vs one direct call",
+        "",
+        "| | p50 | p95 |",
+        "|---|---|---|",
+        f"| console `/models/<id>/` | {summary(three['console_p50'])} | "
+        f"{summary(three['console_p95'])} |",
+        f"| one direct call | {summary(three['direct_p50'])} | {summary(three['direct_p95'])} |",
+        f"| the three direct calls one after another | {summary(three['sequential_p50'])} | |",
+        "",
+        f"Ratio to one call: **{statistics.median(three['ratio']):.3f}×** "
+        f"({min(three['ratio']):.3f}–{max(three['ratio']):.3f}); target ≤ 1.3×: "
+        f"**{'met' if statistics.median(three['ratio']) <= 1.3 else 'missed'}**. "
+        "The three calls run side by side, so the page costs about one call, not three.",
+        "",
+    ]
+    load = results.get("load")
+    lines += ["## 3. Load: 50 concurrent signed-in clients for 30 s each", ""]
+    if load:
+        lines += [
+            f"`wrk -t2 -c50 -d30s`; gunicorn `{results['gunicorn']}`; sandbox latency "
+            f"{LATENCY_MS} ms.",
+            "",
+            "| endpoint | requests/s | p50 ms | p99 ms | p99 ÷ p50 | errors |",
+            "|---|---|---|---|---|---|",
+        ]
+        for name, r in load.items():
+            lines.append(
+                f"| {name} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} | "
+                f"{r['p99'] / r['p50']:.1f} | {r['errors']} of {r['requests']} |"
+            )
+        errors = sum(r["errors"] for r in load.values())
+        lines += ["", f"Target 0 errors: **{'met' if errors == 0 else 'missed'}** ({errors})."]
+    else:
+        lines.append("wrk was not installed; the load test did not run.")
+    weight = results["weight"]
+    lines += [
+        "",
+        "## 5. Page weight of the models list",
+        "",
+        "| asset | bytes transferred | encoding |",
+        "|---|---|---|",
+        *[f"| `{a}` | {s['bytes']:,} | {s['encoding']} |" for a, s in weight["assets"].items()],
+        "",
+        f"CSS + JS: **{weight['total'] / 1024:.1f} KB** compressed; target ≤ 60 KB: "
+        f"**{'met' if weight['total'] <= 60 * 1024 else 'missed'}**.",
+        "",
+    ]
+    return lines
