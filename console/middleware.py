@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -47,6 +48,28 @@ class RequestIdMiddleware:
         finally:
             reset_request_id(token)
         response["X-Request-ID"] = request_id
+        return response
+
+
+class SlidingSessionMiddleware:
+    """An idle session ends after SESSION_COOKIE_AGE; activity keeps it alive.
+
+    Django's SESSION_SAVE_EVERY_REQUEST would write the session row on every request; this
+    refreshes the expiry only when it is more than a minute old, so a busy page costs no write.
+    """
+
+    REFRESH_AFTER = 60
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and not session.is_empty():
+            now = int(time.time())
+            if now - session.get("_console_seen", 0) > self.REFRESH_AFTER:
+                session["_console_seen"] = now  # saving moves the expiry SESSION_COOKIE_AGE on
         return response
 
 

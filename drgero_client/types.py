@@ -6,6 +6,7 @@ ignores keys it does not know (keeping the raw dict), and keeps unknown enum val
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ TOTAL_KEYS = ("total", "count", "total_count", "totalCount")
 _CAMEL_BOUNDARY = re.compile(r"_([a-z])")
 
 
+@functools.lru_cache(maxsize=512)
 def camel(key: str) -> str:
     """``created_at`` → ``createdAt``."""
     return _CAMEL_BOUNDARY.sub(lambda m: m.group(1).upper(), key)

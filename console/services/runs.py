@@ -10,6 +10,7 @@ from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -527,11 +528,18 @@ def models_needing_poll(queryset: Any) -> list[str]:
 
 
 def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
-    """The newest mirrored run of each model."""
+    """The newest mirrored run of each model: two indexed queries, whatever the history's size."""
+    newest = (
+        RunRecord.objects.filter(model_id__in=model_ids)
+        .values("model_id")
+        .annotate(at=Max("created_at"))
+        .order_by()
+    )
+    match = Q(pk__in=[])
+    for row in newest:
+        match |= Q(model_id=row["model_id"], created_at=row["at"])
     latest: dict[str, RunRecord] = {}
-    for record in RunRecord.objects.filter(model_id__in=model_ids).order_by(
-        "model_id", "-created_at"
-    ):
+    for record in RunRecord.objects.filter(match).order_by("-pk"):
         latest.setdefault(record.model_id, record)
     return latest
 

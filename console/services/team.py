@@ -133,6 +133,8 @@ def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = 
         raise TeamRuleError("This is the last Admin; make someone else an Admin first.")
     with transaction.atomic():
         had_token = DrGeroToken.objects.filter(user=member).delete()[0] > 0
+        if hasattr(member, "_console_token_record"):
+            del member._console_token_record
         member.is_active = False
         member.save(update_fields=["is_active"])
     audit_record(

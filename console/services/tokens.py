@@ -38,6 +38,22 @@ TOKEN_PREFIX = "drgero_"  # noqa: S105  (a prefix, not a secret)
 MAX_TOKEN_LENGTH = 512
 
 
+_MEMO = "_console_token_record"
+
+
+def token_record(user: Any) -> DrGeroToken | None:
+    """The member's stored token row, read once per request (kept on the user object, which
+    lives as long as the request). Writes below forget it."""
+    if not hasattr(user, _MEMO):
+        setattr(user, _MEMO, DrGeroToken.objects.filter(user=user).first())
+    return getattr(user, _MEMO)
+
+
+def _forget(user: Any) -> None:
+    if hasattr(user, _MEMO):
+        delattr(user, _MEMO)
+
+
 class NoTokenError(Exception):
     """The member has not saved a Dr.Gero token."""
 
@@ -168,6 +184,7 @@ def token_save(
                 "refused_scopes": [],
             },
         )
+    _forget(user)
     audit_record(
         actor=Actor.of(user),
         action="token.set",
@@ -185,7 +202,7 @@ def token_save(
 
 def token_recheck(*, user: Any, request: HttpRequest | None = None) -> Outcome[TokenCheck]:
     """Check the saved token again and refresh what it can do."""
-    record = DrGeroToken.objects.filter(user=user).first()
+    record = token_record(user)
     if record is None:
         return Outcome(problem=NO_TOKEN)
     try:
@@ -196,6 +213,7 @@ def token_recheck(*, user: Any, request: HttpRequest | None = None) -> Outcome[T
         DrGeroToken.objects.filter(pk=record.pk).update(
             checked_at=timezone.now(), capabilities=checked.value.capabilities, refused_scopes=[]
         )
+        _forget(user)
     audit_record(
         actor=Actor.of(user),
         action="token.check",
@@ -212,6 +230,7 @@ def token_recheck(*, user: Any, request: HttpRequest | None = None) -> Outcome[T
 def token_remove(*, user: Any, actor: Any = None, request: HttpRequest | None = None) -> bool:
     """Delete the member's token; ``actor`` is who did it (the member, or an Admin)."""
     deleted, _ = DrGeroToken.objects.filter(user=user).delete()
+    _forget(user)
     if deleted:
         audit_record(
             actor=Actor.of(actor or user),
@@ -225,7 +244,7 @@ def token_remove(*, user: Any, actor: Any = None, request: HttpRequest | None = 
 
 def token_status(user: Any) -> str:
     """``set``, ``missing`` or ``needs re-entry`` — never the token itself."""
-    record = DrGeroToken.objects.filter(user=user).first()
+    record = token_record(user)
     if record is None:
         return "missing"
     try:
@@ -238,7 +257,7 @@ def token_status(user: Any) -> str:
 @sensitive_variables("token")
 def client_for(user: Any) -> DrGeroClient:
     """The member's own client. Raises NoTokenError or TokenUnavailableError."""
-    record = DrGeroToken.objects.filter(user=user).first()
+    record = token_record(user)
     if record is None:
         raise NoTokenError
     token = decrypt_token(record.ciphertext, user_id=user.pk)
@@ -249,11 +268,12 @@ def token_note_refusal(*, user: Any, scope: str | None) -> None:
     """Remember a scope Dr.Gero refused on a write, so matching buttons can say why."""
     if not scope:
         return
-    record = DrGeroToken.objects.filter(user=user).first()
+    record = token_record(user)
     if record is not None and scope not in record.refused_scopes:
         DrGeroToken.objects.filter(pk=record.pk).update(
             refused_scopes=[*record.refused_scopes, scope]
         )
+        _forget(user)
 
 
 def _target(user: Any) -> Target:
@@ -296,5 +316,5 @@ def member_call(
 
 
 def refused_scopes(user: Any) -> list[str]:
-    record = DrGeroToken.objects.filter(user=user).only("refused_scopes").first()
+    record = token_record(user)
     return list(record.refused_scopes) if record else []

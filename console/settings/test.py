@@ -17,6 +17,7 @@ CONSOLE_AUDIT_KEYS = keyring(
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # tests open connections from many threads
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so that concurrent-write tests use real separate connections.
     DATABASES["default"]["NAME"] = str(VAR_DIR / "test-console.sqlite3")

@@ -6,6 +6,8 @@ from datetime import datetime, timedelta
 
 from django import template
 from django.utils import timezone
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -76,3 +78,74 @@ def slot_width(width: int, chart: object) -> float:
     """The width of one day's bar, leaving a small gap."""
     days = (chart.end - chart.start).days + 1  # type: ignore[attr-defined]
     return round(max(1.0, width / days - 2), 2)
+
+
+# Cell helpers as Python tags rather than {% include %}: a table of fifty rows would otherwise
+# render hundreds of sub-templates per page, which cost more than the whole Dr.Gero call.
+
+STATUS_ICONS = {
+    "queued": ("◷", "Queued", "Queued: waiting for Dr.Gero to start it"),
+    "running": ("▶", "Running", "Running: training now"),
+    "succeeded": ("✓", "Succeeded", "Succeeded: finished; the model was updated"),
+    "failed": ("✗", "Failed", "Failed: ended with an error"),
+    "cancelled": ("■", "Cancelled", "Cancelled: stopped before finishing"),
+}
+OUTCOMES = {"succeeded": ("✓", "Succeeded"), "failed": ("✗", "Failed"), "unknown": ("?", "Unknown")}
+
+
+DASH = mark_safe('<span class="muted">—</span>')  # noqa: S308  (constant markup)
+YES = mark_safe('<span aria-hidden="true">●</span> Yes')  # noqa: S308
+NO = mark_safe('<span aria-hidden="true">○</span> No')  # noqa: S308
+
+
+@register.simple_tag
+def when(value: datetime | None) -> str:
+    """A relative time, with the absolute time and zone on hover.
+
+    Every part is generated here from a datetime (digits, month names, the zone's name), and
+    escaped all the same.
+    """
+    if value is None:
+        return DASH
+    local = timezone.localtime(value)
+    return mark_safe(  # noqa: S308  (all three parts escaped)
+        f'<time datetime="{escape(value.isoformat())}" '
+        f'title="{escape(local.strftime("%Y-%m-%d %H:%M:%S %Z"))}">{escape(relative(value))}</time>'
+    )
+
+
+@register.simple_tag
+def yes_no(value: bool | None) -> str:
+    if value is None:
+        return DASH
+    return YES if value else NO
+
+
+@register.simple_tag
+def run_status(category: str, status: str = "") -> str:
+    """Status as text and icon, never colour alone; an unknown status is shown as sent."""
+    known = STATUS_ICONS.get(category)
+    if known is None:
+        return format_html(
+            '<span class="status status--unknown" title="{}"><span aria-hidden="true">?</span> '
+            "{}</span>",
+            "A status the console does not know, shown as Dr.Gero sent it",
+            status or "Unknown",
+        )
+    icon, label, meaning = known
+    title = escape(f"{meaning} (Dr.Gero: {status})" if status else meaning)
+    return mark_safe(  # noqa: S308  (the title is escaped; the rest is constant)
+        f'<span class="status status--{category}" title="{title}"><span aria-hidden="true">'
+        f"{icon}</span> {label}</span>"
+    )
+
+
+@register.simple_tag
+def outcome(value: str) -> str:
+    icon, label = OUTCOMES.get(value, ("?", value))
+    return format_html(
+        '<span class="status status--{}"><span aria-hidden="true">{}</span> {}</span>',
+        value,
+        icon,
+        label,
+    )

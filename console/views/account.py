@@ -10,11 +10,11 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_http_methods, require_POST
 
 from console.forms import TokenForm
-from console.models import DrGeroToken
 from console.roles import Role, requires
 from console.services.tokens import (
     capability_sentences,
     token_recheck,
+    token_record,
     token_remove,
     token_save,
     token_status,
@@ -23,7 +23,7 @@ from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_s
 
 
 def _context(request: HtmxHttpRequest, form: TokenForm, **extra: object) -> dict[str, object]:
-    record = DrGeroToken.objects.filter(user=request.user).first()
+    record = token_record(request.user)
     return {
         "form": form,
         "record": record,

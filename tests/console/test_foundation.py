@@ -189,3 +189,21 @@ def test_production_refuses_to_start_naming_the_missing_variable(missing: str) -
 
 def test_production_starts_with_everything_set() -> None:
     assert _start_production(FULL_PRODUCTION).returncode == 0
+
+
+@pytest.mark.django_db
+def test_an_active_session_slides_without_a_write_on_every_request(login_as, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.sessions.models import Session
+
+    client = login_as(Role.VIEWER)
+    client.get("/audit/")
+    key = client.session.session_key
+    first = Session.objects.get(pk=key).expire_date
+    client.get("/audit/")
+    assert Session.objects.get(pk=key).expire_date == first  # no write within a minute
+    session = client.session
+    session["_console_seen"] -= 120
+    session.save()
+    before = Session.objects.get(pk=key).expire_date
+    client.get("/audit/")
+    assert Session.objects.get(pk=key).expire_date > before
