@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 
 from console.models import AuditEvent
+from console.selectors.dates import within_days
 from console.selectors.exports import csv_lines
 
 PAGE_SIZE = 50
@@ -65,13 +65,7 @@ def audit_filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
         events = events.filter(model_id=filters.model)
     if filters.outcome:
         events = events.filter(outcome=filters.outcome)
-    tz = timezone.get_current_timezone()
-    if filters.since:
-        events = events.filter(created_at__gte=datetime.combine(filters.since, time.min, tz))
-    if filters.until:
-        end = datetime.combine(filters.until, time.min, tz) + timedelta(days=1)
-        events = events.filter(created_at__lt=end)
-    return events
+    return within_days(events, "created_at", filters.since, filters.until)
 
 
 @dataclass(frozen=True)

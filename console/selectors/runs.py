@@ -6,7 +6,7 @@ import base64
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, F, Q, QuerySet
@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from console.models import RunRecord
+from console.selectors.dates import within_days
 from console.selectors.exports import csv_lines
 from console.vocabulary import dataset_phrase
 
@@ -73,13 +74,7 @@ def runs_filtered(filters: RunFilters, *, user: Any = None) -> QuerySet[RunRecor
         runs = runs.filter(started_by_username=filters.started_by)
     if filters.origin:
         runs = runs.filter(origin=filters.origin)
-    tz = timezone.get_current_timezone()
-    if filters.since:
-        runs = runs.filter(created_at__gte=datetime.combine(filters.since, time.min, tz))
-    if filters.until:
-        end = datetime.combine(filters.until, time.min, tz) + timedelta(days=1)
-        runs = runs.filter(created_at__lt=end)
-    return runs
+    return within_days(runs, "created_at", filters.since, filters.until)
 
 
 def _encode(value: Any, pk: int) -> str:

@@ -12,6 +12,13 @@ from console.services.team import set_role_groups
 from tests.console.conftest import store_token
 
 PASSWORD = "browser-test-pw-1"  # noqa: S105
+WEEKLY = {
+    "run": {"type": "WEEKLY"},
+    "dataset": {
+        "mode": "LIMIT",
+        "limit": {"auto": False, "rows": 2000, "algorithm": "WEIGHTED_SHUFFLE"},
+    },
+}
 
 
 def member(username: str, role: Role, token: str | None = None) -> Any:

@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 
 from console.roles import Role
 from drgero_client.sandbox import SandboxServer
-from tests.browser.helpers import log_in, member
+from tests.browser.helpers import WEEKLY, log_in, member
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,13 +22,6 @@ document.addEventListener('securitypolicyviolation', function (e) {
   window.__csp.push(e.violatedDirective + ' ' + (e.blockedURI || 'inline'));
 });
 """
-WEEKLY = {
-    "run": {"type": "WEEKLY"},
-    "dataset": {
-        "mode": "LIMIT",
-        "limit": {"auto": False, "rows": 2000, "algorithm": "WEIGHTED_SHUFFLE"},
-    },
-}
 
 
 # Chromium logs every 4xx answer as a console error; these statuses are the console's own

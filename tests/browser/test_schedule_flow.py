@@ -8,17 +8,9 @@ import pytest
 
 from console.roles import Role
 from drgero_client.sandbox import SandboxServer
-from tests.browser.helpers import log_in, member, until
+from tests.browser.helpers import WEEKLY, log_in, member, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-WEEKLY = {
-    "run": {"type": "WEEKLY"},
-    "dataset": {
-        "mode": "LIMIT",
-        "limit": {"auto": False, "rows": 2000, "algorithm": "WEIGHTED_SHUFFLE"},
-    },
-}
 
 
 def test_weekly_to_daily(page: Any, sandbox: SandboxServer) -> None:
