@@ -24,5 +24,10 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+UNKNOWN_ADDRESS = "0.0.0.0"  # noqa: S104  (a placeholder value, never bound to)
+
+
 def client_ip_for_axes(request: HttpRequest) -> str:
-    return client_ip(request) or "unknown"
+    """Axes stores the address in an IP column, which PostgreSQL validates: a request with no
+    usable address (no X-Real-IP behind the proxy) is recorded as 0.0.0.0."""
+    return client_ip(request) or UNKNOWN_ADDRESS

@@ -101,3 +101,10 @@ def test_behind_the_proxy_x_real_ip_is_the_address(settings, make_member) -> Non
     # forged X-Forwarded-For changes nothing.
     other = {"HTTP_X_REAL_IP": "198.51.100.21", "HTTP_X_FORWARDED_FOR": "198.51.100.20"}
     assert attempt("target", PASSWORD, addr=proxy, headers=other) == 302
+
+
+def test_a_request_without_a_usable_address_can_still_log_in(settings, make_member) -> None:  # type: ignore[no-untyped-def]
+    settings.CONSOLE_BEHIND_PROXY = True  # and the proxy sent no X-Real-IP
+    make_member("target", Role.VIEWER)
+    assert attempt("target", "wrong-password", addr="10.0.0.2") == 200
+    assert attempt("target", PASSWORD, addr="10.0.0.2") == 302
