@@ -87,7 +87,9 @@ def describe_data(results: list[dict[str, Any]]) -> list[str]:
         "10,000 audit appends from 4 workers (events/s)": lambda r: (
             f"{r['appends']['per_second']:.0f}"
         ),
-        "chain verifies afterwards": lambda r: "yes" if r["appends"]["verified"] else "NO",
+        "chain verifies afterwards": lambda r: (
+            "yes" if r["appends"]["verified"] else f"NO: {r['appends']['verify_output']}"
+        ),
         "data build (s, first run only)": lambda r: (
             f"{r['build_seconds']:.0f}" + ("" if r["built"] else " (cached)")
         ),

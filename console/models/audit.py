@@ -47,6 +47,7 @@ class AuditEvent(models.Model):
             models.Index(fields=["model_id", "-seq"], name="audit_model_seq"),
             models.Index(fields=["outcome", "-seq"], name="audit_outcome_seq"),
             models.Index(fields=["created_at"], name="audit_created"),
+            models.Index(fields=["action", "target_id"], name="audit_action_target"),
         ]
 
     def __str__(self) -> str:

@@ -68,6 +68,16 @@ def audit_filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
     return within_days(events, "created_at", filters.since, filters.until)
 
 
+def deleted_models(model_ids: set[str]) -> set[str]:
+    """Which of these models the console has deleted (their audit links would lead nowhere).
+
+    Filtered by action and target only, so the (action, target_id) index serves it; the outcome
+    is checked here rather than in SQL, where it would tempt SQLite into the outcome index.
+    """
+    rows = AuditEvent.objects.filter(action="model.delete", target_id__in=model_ids)
+    return {t for t, outcome in rows.values_list("target_id", "outcome") if outcome == "succeeded"}
+
+
 @dataclass(frozen=True)
 class KeysetPage:
     events: list[AuditEvent]

@@ -154,6 +154,7 @@ def mirror_upsert(
     if not runs:
         return []
     name = model_name or _model_name(model_id)
+    remember_model(model_id, name)
     now = timezone.now()
     records = []
     with transaction.atomic():

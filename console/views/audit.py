@@ -18,6 +18,7 @@ from console.selectors.audit import (
     audit_csv_lines,
     audit_jsonl_lines,
     audit_page,
+    deleted_models,
 )
 from console.services.audit import Actor, Target, audit_record
 from console.views.htmx import HtmxHttpRequest, render_screen
@@ -62,11 +63,7 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
         filters, before=_int(request.GET.get("before")), after=_int(request.GET.get("after"))
     )
     model_ids = {e.target_id for e in page.events if e.target_type == "model"}
-    deleted = set(
-        AuditEvent.objects.filter(
-            action="model.delete", outcome="succeeded", target_id__in=model_ids
-        ).values_list("target_id", flat=True)
-    )
+    deleted = deleted_models(model_ids)
     rows = [
         {
             "event": e,

@@ -44,13 +44,9 @@ from console.views.models import abilities
 
 
 def _model_choices() -> list[tuple[str, str]]:
-    names = dict(ModelSyncState.objects.values_list("model_id", "model_name"))
-    for model_id, name in RunRecord.objects.values_list("model_id", "model_name").distinct():
-        if name or model_id not in names:
-            names.setdefault(model_id, name)
-            if name:
-                names[model_id] = name
-    return sorted(((k, v or k) for k, v in names.items()), key=lambda c: c[1].lower())
+    """Every model the mirror knows (the mirror records each model it sees)."""
+    names = ModelSyncState.objects.values_list("model_id", "model_name")
+    return sorted(((k, v or k) for k, v in names), key=lambda c: c[1].lower())
 
 
 def _filters(request: HtmxHttpRequest, model_id: str | None) -> tuple[RunFilterForm, RunFilters]:

@@ -217,3 +217,11 @@ def test_pause_stops_polling_and_resume_brings_it_back(
     body = paused.content.decode()
     assert body.lstrip().startswith('<div id="runs-table"') and "hx-trigger" not in body
     assert "Resume" in body
+
+
+def test_the_chart_counts_days_in_the_display_time_zone(login_as: Any, settings: Any) -> None:
+    settings.TIME_ZONE = "America/New_York"
+    record(1, created_at=datetime(2026, 11, 20, 2, tzinfo=UTC))  # 19 Nov, 21:00 in New York
+    record(2, created_at=datetime(2026, 11, 20, 15, tzinfo=UTC))  # 20 Nov in New York
+    body = login_as(Role.VIEWER).get("/runs/?since=2026-11-19&until=2026-11-20").content.decode()
+    assert "19 Nov: 1 succeeded" in body and "20 Nov: 1 succeeded" in body
