@@ -243,9 +243,10 @@ def _one_call_explained(results: dict[str, Any]) -> list[str]:
     )
     if added > budget:
         text += (
-            f" So the page misses by {added - budget:.1f} ms. About {bare:.0f} ms of it is the "
-            "signed-in request itself (session, member, role and token reads, the layout); the "
-            "rest is fetching and reading 50 models and rendering their rows. With 50 ms of "
+            f" So the page misses by {added - budget:.1f} ms. Of what it adds, about {bare:.0f} ms "
+            "is the signed-in request itself (session, member, role and token reads, the "
+            "layout); the rest is fetching and reading 50 models and rendering their rows. "
+            "With 50 ms of "
             f"latency the same page adds {max(0.0, added - added_zero):.1f} ms more than with "
             "none; this run does not show where that difference goes."
         )
