@@ -228,6 +228,24 @@ def _api(conn: http.client.HTTPConnection, path: str) -> str:
     return conn.getresponse().read().decode()
 
 
+def describe_weight(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    weight = results["weight"]
+    lines += [
+        "",
+        "## 5. Page weight of the models list",
+        "",
+        "| asset | bytes transferred | encoding |",
+        "|---|---|---|",
+        *[f"| `{a}` | {s['bytes']:,} | {s['encoding']} |" for a, s in weight["assets"].items()],
+        "",
+        f"CSS + JS: **{weight['total'] / 1024:.1f} KB** compressed; target ≤ 60 KB: "
+        f"**{'met' if weight['total'] <= 60 * 1024 else 'missed'}**.",
+        "",
+    ]
+    return lines
+
+
 def _one_call_explained(results: dict[str, Any]) -> list[str]:
     one, zero = results["one_call"], results["one_call_zero"]
     added = statistics.median(one["console_p50"]) - statistics.median(one["direct_p50"])
@@ -307,17 +325,4 @@ def describe(results: dict[str, Any]) -> list[str]:
         lines += ["", f"Target 0 errors: **{'met' if errors == 0 else 'missed'}** ({errors})."]
     else:
         lines.append("wrk was not installed; the load test did not run.")
-    weight = results["weight"]
-    lines += [
-        "",
-        "## 5. Page weight of the models list",
-        "",
-        "| asset | bytes transferred | encoding |",
-        "|---|---|---|",
-        *[f"| `{a}` | {s['bytes']:,} | {s['encoding']} |" for a, s in weight["assets"].items()],
-        "",
-        f"CSS + JS: **{weight['total'] / 1024:.1f} KB** compressed; target ≤ 60 KB: "
-        f"**{'met' if weight['total'] <= 60 * 1024 else 'missed'}**.",
-        "",
-    ]
     return lines

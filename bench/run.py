@@ -124,7 +124,9 @@ def main() -> int:
         "under `var/bench/`).",
         "",
         *http_bench.describe(http),
+        "",
         *describe_data(data_results),
+        *http_bench.describe_weight(http),
         "## How the server is set up, and why",
         "",
         f"`{http['gunicorn']}` — two processes (one per core) with eight threads each: pages "
