@@ -63,8 +63,3 @@ def decrypt_token(value: str, *, user_id: int) -> str:
     except (InvalidTag, ValueError):
         raise TokenUnavailableError("the stored token cannot be decrypted") from None
     return plain.decode()
-
-
-def stored_key_id(value: str) -> str | None:
-    parts = value.split(":", 2)
-    return parts[1] if len(parts) == 3 else None

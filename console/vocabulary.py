@@ -73,10 +73,6 @@ def status_category(status: str | None) -> str:
     return STATUS_SYNONYMS.get(key, "unknown")
 
 
-def algorithm_label(algorithm: str) -> str:
-    return ALGORITHMS.get(algorithm, (algorithm, ""))[0]
-
-
 def dataset_phrase(*, auto: bool, rows: int | None, algorithm: str) -> str:
     """``the newest 1,000 rows``, ``a random sample of 2,000 rows``, ``an automatic …``."""
     if auto or rows is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,7 +170,3 @@ def demo_account_ensure(*, username: str, password: str, token: str) -> tuple[An
     if not hasattr(user, "drgero_token"):
         token_save(user=user, token=token, label="Sandbox demo token")
     return user, created
-
-
-def generate_password() -> str:
-    return secrets.token_urlsafe(12)

@@ -47,11 +47,6 @@ def duration(seconds: float | int | None) -> str:
 
 
 @register.filter
-def people_number(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
-@register.filter
 def get_item(mapping: dict | None, key: str) -> object:
     if not mapping:
         return None
