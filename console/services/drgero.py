@@ -69,6 +69,16 @@ class Problem:
     nothing_changed: bool = True
 
     @property
+    def needs_token(self) -> bool:
+        """The member must add or re-enter a token: an invitation, not a Dr.Gero failure."""
+        return self.kind in ("no_token", "token_unreadable")
+
+    @property
+    def page_status(self) -> int:
+        """The status a page answers with: 200 for the invitation, else the failure's own."""
+        return 200 if self.needs_token else self.http_status
+
+    @property
     def audit_outcome(self) -> str:
         """``unknown`` when a write was sent and no answer came back; else ``failed``."""
         return "unknown" if self.status_code is None and not self.nothing_changed else "failed"

@@ -203,7 +203,7 @@ def model_create(
     """Create a model in Dr.Gero and record ``model.create``."""
     sent = {k: fields[k] for k in EDITABLE if k in fields}
     outcome = member_call(user, lambda c: c.create_model(**sent), write=True)
-    if outcome.problem and outcome.problem.kind in ("no_token", "token_unreadable"):
+    if outcome.problem and outcome.problem.needs_token:
         return outcome
     model = outcome.value
     target = Target("model", model.id if model else "", model.name if model else sent["name"])

@@ -464,7 +464,7 @@ def run_sync(
         write=True,
         scope="models:fine-tune",
     )
-    if outcome.problem and outcome.problem.kind in ("no_token", "token_unreadable"):
+    if outcome.problem and outcome.problem.needs_token:
         return outcome
     target = Target("run", run_id, name, model_id) if run_id else Target("model", model_id, name)
     problem = outcome.problem

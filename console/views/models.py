@@ -48,9 +48,7 @@ def abilities(request: HtmxHttpRequest) -> dict[str, Any]:
 
 
 def _status(problem: Problem | None) -> int:
-    if problem is None or problem.kind in ("no_token", "token_unreadable"):
-        return 200
-    return problem.http_status
+    return problem.page_status if problem is not None else 200
 
 
 def _page_number(request: HtmxHttpRequest) -> int:
@@ -116,7 +114,7 @@ def _apply_field_errors(form: ModelForm, problem: Problem) -> None:
 @requires(Role.OPERATOR)
 def model_new(request: HtmxHttpRequest) -> HttpResponse:
     picker = leaderboard_picker(user=request.user)
-    if picker.problem and picker.problem.kind in ("no_token", "token_unreadable"):
+    if picker.problem and picker.problem.needs_token:
         return _form_screen(request, ModelForm(leaderboards=[]), problem=picker.problem)
     if request.method == "GET":
         return _form_screen(

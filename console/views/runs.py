@@ -173,11 +173,7 @@ def _start_screen(
 def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     current = model_get(user=request.user, model_id=model_id)
     if current.value is None:
-        status = (
-            200
-            if current.problem and current.problem.kind in ("no_token", "token_unreadable")
-            else (current.problem.http_status if current.problem else 502)
-        )
+        status = current.problem.page_status if current.problem else 502
         return _start_screen(request, {"problem": current.problem, "form": None}, status)
     model = current.value
     remember_model(model.id, model.name, actor=request.user)

@@ -39,8 +39,7 @@ def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     current = schedule_read(user=request.user, model_id=model_id)
     if current.value is None:
         problem = current.problem
-        quiet = problem is not None and problem.kind in ("no_token", "token_unreadable")
-        status = 200 if quiet or problem is None else problem.http_status
+        status = problem.page_status if problem is not None else 200
         return _screen(request, {"problem": problem, "form": None}, status)
     model = current.value
     now = ScheduleChoice.from_schedule(model.schedule)
