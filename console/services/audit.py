@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,6 +21,9 @@ from django.http import HttpRequest
 from console.logs import redact
 from console.models.audit import AuditEvent, AuditOutcome
 from console.net import client_ip
+
+if TYPE_CHECKING:
+    from console.services.drgero import Problem
 
 logger = logging.getLogger("console.audit")
 
@@ -159,6 +162,28 @@ def audit_record(
         event.save(force_insert=True)
     transaction.on_commit(lambda: record_head(event.seq, event.mac))
     return event
+
+
+def audit_attempt(
+    *,
+    user: Any,
+    action: str,
+    target: Target,
+    problem: Problem | None,
+    changes: dict[str, Any],
+    request: HttpRequest | None = None,
+) -> AuditEvent:
+    """Record an attempt to change Dr.Gero: succeeded, or how it failed (``problem``)."""
+    return audit_record(
+        actor=Actor.of(user),
+        action=action,
+        outcome=problem.audit_outcome if problem else "succeeded",
+        target=target,
+        changes=changes,
+        status_code=problem.status_code if problem else None,
+        message=problem.message if problem else "",
+        request=request,
+    )
 
 
 def head_path() -> Path:

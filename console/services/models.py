@@ -10,7 +10,7 @@ from typing import Any
 from django.core.cache import cache
 from django.http import HttpRequest
 
-from console.services.audit import Actor, Target, audit_record
+from console.services.audit import Target, audit_attempt
 from console.services.drgero import Outcome, Problem, explain, pooled_session
 from console.services.tokens import member_call, member_client
 from drgero_client import (
@@ -176,27 +176,6 @@ def model_fields(model: Model) -> dict[str, Any]:
     }
 
 
-def _audit(
-    user: Any,
-    action: str,
-    target: Target,
-    outcome: Outcome[Any],
-    changes: dict[str, Any],
-    request: HttpRequest | None,
-) -> None:
-    problem = outcome.problem
-    audit_record(
-        actor=Actor.of(user),
-        action=action,
-        outcome=problem.audit_outcome if problem else "succeeded",
-        target=target,
-        changes=changes,
-        status_code=problem.status_code if problem else None,
-        message=problem.message if problem else "",
-        request=request,
-    )
-
-
 def model_create(
     *, user: Any, fields: dict[str, Any], request: HttpRequest | None = None
 ) -> Outcome[Model]:
@@ -207,7 +186,14 @@ def model_create(
         return outcome
     model = outcome.value
     target = Target("model", model.id if model else "", model.name if model else sent["name"])
-    _audit(user, "model.create", target, outcome, {"after": sent}, request)
+    audit_attempt(
+        user=user,
+        action="model.create",
+        target=target,
+        problem=outcome.problem,
+        changes={"after": sent},
+        request=request,
+    )
     forget_search_cache(user)
     return outcome
 
@@ -236,7 +222,14 @@ def model_update(
     outcome = member_call(user, lambda c: c.update_model(model_id, **changed), write=True)
     target = Target("model", model_id, current.value.name)
     changes = {"before": {k: before_all[k] for k in changed}, "after": changed}
-    _audit(user, "model.update", target, outcome, changes, request)
+    audit_attempt(
+        user=user,
+        action="model.update",
+        target=target,
+        problem=outcome.problem,
+        changes=changes,
+        request=request,
+    )
     forget_search_cache(user)
     if outcome.problem:
         return Outcome(problem=outcome.problem)
@@ -259,7 +252,14 @@ def model_delete(
         raise NameMismatchError
     outcome = member_call(user, lambda c: c.delete_model(model_id), write=True)
     target = Target("model", model_id, model.name)
-    _audit(user, "model.delete", target, outcome, {"before": model.raw}, request)
+    audit_attempt(
+        user=user,
+        action="model.delete",
+        target=target,
+        problem=outcome.problem,
+        changes={"before": model.raw},
+        request=request,
+    )
     forget_search_cache(user)
     if outcome.problem:
         return Outcome(problem=outcome.problem)

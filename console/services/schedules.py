@@ -8,7 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from console.models import RunOrigin, RunRecord
-from console.services.audit import Actor, Target, audit_record
+from console.services.audit import Target, audit_attempt
 from console.services.drgero import Outcome
 from console.services.tokens import member_call
 from console.vocabulary import CADENCES, dataset_phrase
@@ -98,15 +98,12 @@ def schedule_update(
         write=True,
         scope="models:write",
     )
-    problem = outcome.problem
-    audit_record(
-        actor=Actor.of(user),
+    audit_attempt(
+        user=user,
         action="schedule.update" if choice.enabled else "schedule.clear",
-        outcome=problem.audit_outcome if problem else "succeeded",
         target=Target("model", model_id, model.name),
+        problem=outcome.problem,
         changes={"before": before, "after": choice.as_api()},
-        status_code=problem.status_code if problem else None,
-        message=problem.message if problem else "",
         request=request,
     )
     return outcome
