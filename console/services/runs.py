@@ -110,9 +110,13 @@ def remember_model(model_id: str, name: str | None = None, *, actor: Any = None)
         ModelSyncState.objects.filter(pk=model_id).update(**defaults)
 
 
-def _model_name(model_id: str) -> str:
+def known_model_name(model_id: str) -> str:
+    """The name the console last saw for a model ("" when it never saw one)."""
     state = ModelSyncState.objects.filter(pk=model_id).only("model_name").first()
-    return state.model_name if state else ""
+    if state and state.model_name:
+        return state.model_name
+    record = RunRecord.objects.filter(model_id=model_id).exclude(model_name="").first()
+    return record.model_name if record else ""
 
 
 def _record_fields(run: Run, model_name: str) -> dict[str, Any]:
@@ -153,7 +157,7 @@ def mirror_upsert(
     """Record what Dr.Gero reports; a run first seen here is external unless ``started_by``."""
     if not runs:
         return []
-    name = model_name or _model_name(model_id)
+    name = model_name or known_model_name(model_id)
     remember_model(model_id, name)
     now = timezone.now()
     records = []
@@ -457,7 +461,7 @@ def run_sync(
     *, user: Any, model_id: str, run_id: str | None = None, request: HttpRequest | None = None
 ) -> Outcome[list[Run]]:
     """A person's "Sync now" (POST sync, needs models:fine-tune); audited."""
-    name = _model_name(model_id)
+    name = known_model_name(model_id)
     outcome = member_call(
         user,
         lambda c: c.sync_runs(model_id, run_id=run_id),

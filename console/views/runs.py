@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from console.forms import RunFilterForm, RunStartForm
-from console.models import ModelSyncState, RunRecord, RunSubmission
+from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
 from console.selectors.runs import (
     CHART_ORDER,
@@ -30,6 +30,7 @@ from console.selectors.runs import (
 from console.services.models import model_get
 from console.services.runs import (
     RunSettings,
+    known_model_name,
     models_needing_poll,
     poll_seconds,
     remember_model,
@@ -90,7 +91,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "query": query,
         "filtered": bool({k for k in query if k != "sort"}),
         "model_id": model_id,
-        "model_name": _model_name(model_id),
+        "model_name": (known_model_name(model_id) or model_id) if model_id else "",
         "sync_state": ModelSyncState.objects.filter(pk=model_id).first() if model_id else None,
         "live": active and not paused,
         "paused": paused and active,
@@ -110,16 +111,6 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
     context["chart"] = runs_chart(filters, user=request.user)
     context["chart_order"] = CHART_ORDER
     return render_screen(request, "console/runs.html", "runs-results", context)
-
-
-def _model_name(model_id: str | None) -> str:
-    if not model_id:
-        return ""
-    state = ModelSyncState.objects.filter(pk=model_id).first()
-    if state and state.model_name:
-        return state.model_name
-    record = RunRecord.objects.filter(model_id=model_id).exclude(model_name="").first()
-    return record.model_name if record else model_id
 
 
 @require_GET
