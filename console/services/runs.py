@@ -106,8 +106,14 @@ def remember_model(model_id: str, name: str | None = None, *, actor: Any = None)
     if actor is not None and getattr(actor, "is_authenticated", False):
         defaults["last_actor"] = actor
     state, created = ModelSyncState.objects.get_or_create(model_id=model_id, defaults=defaults)
-    if not created and defaults:
-        ModelSyncState.objects.filter(pk=model_id).update(**defaults)
+    changed: dict[str, Any] = {}
+    if name and state.model_name != name:
+        changed["model_name"] = name
+    if "last_actor" in defaults and state.last_actor_id != actor.pk:
+        changed["last_actor"] = actor
+    if not created and changed:
+        # Only what differs: mirror refreshes and polls call this on every read.
+        ModelSyncState.objects.filter(pk=model_id).update(**changed)
 
 
 def known_model_name(model_id: str) -> str:
@@ -575,7 +581,8 @@ def sync_member_for(model_id: str) -> tuple[Any, DrGeroClient] | None:
 def detail_runs(model: Any, runs: list[Run] | None, *, count: int = 5) -> list[RunRecord]:
     """The model page's latest runs: what Dr.Gero just reported, kept in the mirror, with who
     started each. A read; writes no audit event."""
-    remember_model(model.id, model.name)
     if runs:
-        mirror_upsert(model_id=model.id, runs=runs, model_name=model.name)
+        mirror_upsert(model_id=model.id, runs=runs, model_name=model.name)  # remembers the model
+    else:
+        remember_model(model.id, model.name)
     return list(RunRecord.objects.filter(model_id=model.id).order_by("-created_at", "-pk")[:count])

@@ -308,3 +308,20 @@ def test_sync_runs_skips_inactive_members_and_unreadable_tokens(
     assert RunRecord.objects.count() >= 38
     assert {r.method for r in sandbox.state.seen} == {"GET"}
     assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.django_db
+def test_remembering_a_model_writes_only_what_changed(make_member: Any) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    from console.models import ModelSyncState
+    from console.services.runs import remember_model
+
+    user = make_member("op", Role.OPERATOR)
+    remember_model("m1", "First", actor=user)
+    with CaptureQueriesContext(connection) as same:
+        remember_model("m1", "First", actor=user)
+    assert not any(q["sql"].startswith("UPDATE") for q in same.captured_queries)
+    remember_model("m1", "Renamed")
+    state = ModelSyncState.objects.get(pk="m1")
+    assert (state.model_name, state.last_actor) == ("Renamed", user)
