@@ -68,7 +68,8 @@ def new_session(pool_size: int = 20) -> requests.Session:
     return session
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:
@@ -114,7 +115,7 @@ class DrGeroClient:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("base_url must be an absolute http(s) URL")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise ValueError("plain http is allowed only for a loopback host; use https")
         if not token or not isinstance(token, str):
             raise ValueError("a Dr.Gero token is required")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import sys
 import threading
@@ -11,6 +10,7 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
+from drgero_client.client import is_loopback_host
 from drgero_client.sandbox.app import DropConnection, SandboxApp
 from drgero_client.sandbox.clock import SandboxClock
 from drgero_client.sandbox.state import Fault, SandboxState
@@ -72,15 +72,6 @@ class _ThreadingServer(ThreadingMixIn, WSGIServer):
     request_queue_size = 128
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 class SandboxServer:
     """The sandbox on a background thread. ``port=0`` picks a free port (see ``url``)."""
 
@@ -94,7 +85,7 @@ class SandboxServer:
         speed: float = 1.0,
         allow_remote: bool = False,
     ) -> None:
-        if not _is_loopback(host) and not allow_remote:
+        if not is_loopback_host(host) and not allow_remote:
             raise ValueError(
                 "the sandbox's control API is unauthenticated; bind it to a loopback address "
                 "or pass --force-remote"
