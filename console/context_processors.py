@@ -12,4 +12,5 @@ def console(request: HttpRequest) -> dict[str, object]:
     return {
         "nav_items": navigation(request) if signed_in else [],
         "display_time_zone": settings.TIME_ZONE,
+        "notice_poll_seconds": settings.CONSOLE_NOTICE_POLL_SECONDS,
     }

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from console.roles import Role
+from console.services.notices import webhook_url_problem
 from console.services.tokens import validate_token_text
 
 ROLE_CHOICES = [(r.name.lower(), r.label) for r in Role]
@@ -16,6 +17,40 @@ ROLE_CHOICES = [(r.name.lower(), r.label) for r in Role]
 
 def role_from_choice(value: str) -> Role:
     return Role[value.upper()]
+
+
+class NotificationsForm(forms.Form):
+    """Which emails a member gets when runs end."""
+
+    email = forms.EmailField(
+        label="Email address",
+        required=False,
+        help_text="Where the console sends your emails. Leave it empty to get none.",
+    )
+    email_my_runs = forms.BooleanField(label="Email me when a run I started ends", required=False)
+    email_team_failures = forms.BooleanField(
+        label="Email me when any team run fails", required=False
+    )
+
+
+class WebhookForm(forms.Form):
+    """The team's webhook address; checked by ``notices.webhook_url_problem``."""
+
+    url = forms.CharField(
+        label="Webhook address",
+        max_length=2000,
+        strip=True,
+        widget=forms.URLInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        help_text="An https:// address (a Slack incoming webhook works). It receives a small "
+        "JSON document each time a run ends. Stored encrypted; only its host is shown again.",
+    )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
+        problem = webhook_url_problem(url)
+        if problem:
+            raise forms.ValidationError(problem)
+        return url
 
 
 class TokenForm(forms.Form):

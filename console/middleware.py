@@ -66,6 +66,8 @@ class SlidingSessionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         session = getattr(request, "session", None)
+        if getattr(request, "console_background", False):
+            return response  # a page's own timer asking for notices is not activity
         if session is not None and not session.is_empty():
             now = int(time.time())
             if now - session.get("_console_seen", 0) > self.REFRESH_AFTER:
@@ -119,6 +121,28 @@ class PageHeadersMiddleware:
         return response
 
 
+class NoticesMiddleware:
+    """A member's unseen notices (a run of theirs ended, a check finished) become messages.
+
+    They show as toasts on the next page, on a table's poll, or on the layout's notices poll.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if request.method == "GET" and user is not None and user.is_authenticated:
+            from console.services.notices import notices_take
+
+            for notice in notices_take(user):
+                level = getattr(messages, notice.level.upper(), messages.INFO)
+                messages.add_message(
+                    request, level, notice.text, extra_tags=f"notice {notice.kind}"
+                )
+        return self.get_response(request)
+
+
 class HtmxMessagesMiddleware:
     """Carries Django messages to htmx requests as one ``messages`` HX-Trigger event.
 
@@ -137,7 +161,10 @@ class HtmxMessagesMiddleware:
             return response
         if "HX-Location" in response or "HX-Refresh" in response:
             return response
-        pending = [{"level": m.level_tag, "text": str(m)} for m in messages.get_messages(request)]
+        pending = [
+            {"level": m.level_tag, "text": str(m), "run_ended": "run_ended" in (m.extra_tags or "")}
+            for m in messages.get_messages(request)
+        ]
         if pending:
             if "HX-Trigger" in response:
                 try:

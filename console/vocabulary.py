@@ -88,3 +88,16 @@ def dataset_phrase(*, auto: bool, rows: int | None, algorithm: str) -> str:
         "RANDOM_SHUFFLE": f"a random sample of {count}",
         "WEIGHTED_SHUFFLE": f"a weighted sample of {count}",
     }.get(algorithm, f"{count} chosen by {algorithm}")
+
+
+def duration_phrase(seconds: float | int | None) -> str:
+    """``41 min``, ``2 h 5 min``, ``12 s``; "" when unknown."""
+    if seconds is None:
+        return ""
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"

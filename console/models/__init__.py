@@ -1,15 +1,39 @@
-"""The console's own records: members' Dr.Gero tokens, the runs mirror and the audit log."""
+"""The console's own records: tokens, the runs mirror, notices and the audit log."""
 
 from console.models.audit import AuditEvent
-from console.models.runs import ModelSyncState, RunOrigin, RunRecord, RunSubmission, SubmissionState
+from console.models.notices import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    MemberSettings,
+    Notice,
+    TeamWebhook,
+)
+from console.models.runs import (
+    ModelSyncState,
+    RunOrigin,
+    RunRecord,
+    RunSubmission,
+    RunTransition,
+    SubmissionState,
+    SweepState,
+)
 from console.models.tokens import DrGeroToken
 
 __all__ = [
     "AuditEvent",
+    "Delivery",
+    "DeliveryChannel",
+    "DeliveryState",
     "DrGeroToken",
+    "MemberSettings",
     "ModelSyncState",
+    "Notice",
     "RunOrigin",
     "RunRecord",
     "RunSubmission",
+    "RunTransition",
     "SubmissionState",
+    "SweepState",
+    "TeamWebhook",
 ]

@@ -68,11 +68,34 @@ class RunRecord(models.Model):
         return f"run {self.run_id} of {self.model_name or self.model_id}"
 
 
+class RunTransition(models.Model):
+    """A status change the console saw: the material of a run's timeline."""
+
+    run = models.ForeignKey(RunRecord, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=64, blank=True)  # "" when first seen
+    to_status = models.CharField(max_length=64, blank=True)
+    from_category = models.CharField(max_length=16, blank=True)
+    to_category = models.CharField(max_length=16)
+    seen_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["run", "seen_at"], name="transition_run_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.run_id}: {self.from_status or '(new)'} → {self.to_status}"
+
+
 class ModelSyncState(models.Model):
     """What the console knows of a model for syncing: its name, last sync, last actor."""
 
     model_id = models.CharField(max_length=128, primary_key=True)
     model_name = models.CharField(max_length=300, blank=True)
+    # Dr.Gero answered 404 for it: its history stays, and sweeps stop reading its runs.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # The last time a sweep or a sync read its runs from Dr.Gero.
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    # "Check Dr.Gero for updates" was asked for and waits for the worker (cleared when done).
+    sync_requested_at = models.DateTimeField(null=True, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
     last_synced_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -91,6 +114,30 @@ class ModelSyncState(models.Model):
 
     def __str__(self) -> str:
         return f"sync state of {self.model_name or self.model_id}"
+
+    @property
+    def sync_pending(self) -> bool:
+        return self.sync_requested_at is not None
+
+
+class SweepState(models.Model):
+    """One background sweep (``discovery`` or ``active``): its chain, health and back-off."""
+
+    name = models.CharField(max_length=32, primary_key=True)
+    # Each chain of self-scheduled sweeps carries an id; a link whose id is not this one ends.
+    chain_id = models.CharField(max_length=64, blank=True)
+    chain_started_at = models.DateTimeField(null=True, blank=True)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)  # the last sweep that read Dr.Gero
+    failing_since = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)  # consecutive
+    last_error = models.CharField(max_length=300, blank=True)  # plain words, never a secret
+    last_calls = models.PositiveIntegerField(default=0)  # Dr.Gero calls of the last sweep
+
+    def __str__(self) -> str:
+        return f"{self.name} sweep"
 
 
 class SubmissionState(models.TextChoices):

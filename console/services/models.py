@@ -20,7 +20,6 @@ from drgero_client import (
     Leaderboard,
     Model,
     PermissionDeniedError,
-    Run,
 )
 
 PAGE_SIZE = 50
@@ -116,7 +115,6 @@ def forget_search_cache(user: Any) -> None:
 class ModelDetail:
     model: Model
     leaderboards: Outcome[list[Leaderboard]]
-    runs: Outcome[list[Run]]
 
 
 def _in_pool(client: DrGeroClient, fn: Any) -> Any:
@@ -124,10 +122,11 @@ def _in_pool(client: DrGeroClient, fn: Any) -> Any:
 
 
 def model_detail(*, user: Any, model_id: str) -> Outcome[ModelDetail]:
-    """The model, its leaderboards and its runs, fetched side by side.
+    """The model and its leaderboards, fetched side by side.
 
-    The page takes about as long as the slowest of the three calls. Only the model itself is
-    required; the other two report their own problems on the page.
+    The page takes about as long as the slower of the two calls. Only the model itself is
+    required; the leaderboards report their own problem on the page. Its runs come from the
+    mirror, which the worker keeps current.
     """
     got = member_client(user)
     if got.value is None:
@@ -138,7 +137,6 @@ def model_detail(*, user: Any, model_id: str) -> Outcome[ModelDetail]:
         "leaderboards": _pool.submit(
             _in_pool, client, lambda c: c.list_model_leaderboards(model_id)
         ),
-        "runs": _pool.submit(_in_pool, client, lambda c: c.list_runs(model_id)),
     }
     results: dict[str, Outcome[Any]] = {}
     for name, future in futures.items():
@@ -149,14 +147,7 @@ def model_detail(*, user: Any, model_id: str) -> Outcome[ModelDetail]:
     model = results["model"]
     if model.value is None:
         return Outcome(problem=model.problem)
-    runs = results["runs"]
-    if runs.value is not None:
-        runs = Outcome(value=newest_first(runs.value))
-    return Outcome(value=ModelDetail(model.value, results["leaderboards"], runs))
-
-
-def newest_first(runs: list[Run]) -> list[Run]:
-    return sorted(runs, key=lambda r: r.created_at.timestamp() if r.created_at else 0, reverse=True)
+    return Outcome(value=ModelDetail(model.value, results["leaderboards"]))
 
 
 def model_get(*, user: Any, model_id: str) -> Outcome[Model]:

@@ -1,4 +1,4 @@
-"""Fine-tune runs: start one run per intent, sync, keep the mirror, poll while runs are active."""
+"""Fine-tune runs: start one run per intent, and a person's "Check Dr.Gero for updates"."""
 
 from __future__ import annotations
 
@@ -6,11 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -23,11 +20,14 @@ from console.models import (
     RunSubmission,
     SubmissionState,
 )
+from console.selectors.mirror import active_run, known_model_name
 from console.services.audit import Actor, Target, audit_record
 from console.services.drgero import Outcome, Problem
+from console.services.mirror import mirror_upsert, remember_model, runs_refresh
+from console.services.notices import notice_add
 from console.services.tokens import NoTokenError, client_for, member_call
-from console.vocabulary import ACTIVE_CATEGORIES, dataset_phrase, status_category
-from drgero_client import DatasetSize, DrGeroClient, DrGeroError, Run
+from console.vocabulary import dataset_phrase
+from drgero_client import DatasetSize, DrGeroError, Run
 
 MAX_ROWS = 10_000_000
 CLOCK_SKEW = timedelta(minutes=5)  # how far Dr.Gero's clock may lag ours when matching runs
@@ -93,125 +93,6 @@ def run_sentence(model_name: str, settings: RunSettings) -> str:
         else "without hyperparameter tuning"
     )
     return f"Start a fine-tune run of {model_name} on {data}, {synthetic}, {tuning}?"
-
-
-# -- the mirror ---------------------------------------------------------------------------
-
-
-def remember_model(model_id: str, name: str | None = None, *, actor: Any = None) -> None:
-    """Note a model the console has seen (for sync_runs) and who last acted on it."""
-    defaults: dict[str, Any] = {}
-    if name:
-        defaults["model_name"] = name
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        defaults["last_actor"] = actor
-    state, created = ModelSyncState.objects.get_or_create(model_id=model_id, defaults=defaults)
-    changed: dict[str, Any] = {}
-    if name and state.model_name != name:
-        changed["model_name"] = name
-    if "last_actor" in defaults and state.last_actor_id != actor.pk:
-        changed["last_actor"] = actor
-    if not created and changed:
-        # Only what differs: mirror refreshes and polls call this on every read.
-        ModelSyncState.objects.filter(pk=model_id).update(**changed)
-
-
-def known_model_name(model_id: str) -> str:
-    """The name the console last saw for a model ("" when it never saw one)."""
-    state = ModelSyncState.objects.filter(pk=model_id).only("model_name").first()
-    if state and state.model_name:
-        return state.model_name
-    record = RunRecord.objects.filter(model_id=model_id).exclude(model_name="").first()
-    return record.model_name if record else ""
-
-
-def _record_fields(run: Run, model_name: str) -> dict[str, Any]:
-    dataset = run.dataset_size
-    duration = None
-    if run.started_at and run.finished_at:
-        duration = max(0, int((run.finished_at - run.started_at).total_seconds()))
-    fields: dict[str, Any] = {
-        "status": run.status[:64],
-        "category": status_category(run.status),
-        "created_at": run.created_at,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_seconds": duration,
-        "dataset_auto": dataset.auto if dataset else None,
-        "dataset_rows": dataset.rows if dataset else None,
-        "dataset_algorithm": (dataset.algorithm if dataset else "")[:32],
-        "create_synthetic_data": run.create_synthetic_data,
-        "hypertuning_enabled": run.hypertuning_enabled,
-        "error": run.error or "",
-        "raw": run.raw,
-    }
-    if model_name:
-        fields["model_name"] = model_name[:300]
-    if run.created_at is None:
-        del fields["created_at"]  # keep what the mirror has; a new row uses first_seen_at
-    return fields
-
-
-def mirror_upsert(
-    *,
-    model_id: str,
-    runs: list[Run],
-    model_name: str = "",
-    synced_by: Any = None,
-    started_by: Any = None,
-) -> list[RunRecord]:
-    """Record what Dr.Gero reports; a run first seen here is external unless ``started_by``."""
-    if not runs:
-        return []
-    name = model_name or known_model_name(model_id)
-    remember_model(model_id, name)
-    now = timezone.now()
-    records = []
-    with transaction.atomic():
-        existing = {
-            r.run_id: r
-            for r in RunRecord.objects.select_for_update().filter(
-                run_id__in=[run.id for run in runs]
-            )
-        }
-        for run in runs:
-            fields = _record_fields(run, name)
-            if synced_by is not None:
-                fields.update(synced_by=synced_by, synced_at=now)
-            if started_by is not None:
-                fields.update(
-                    started_by=started_by,
-                    started_by_username=started_by.get_username(),
-                    origin=RunOrigin.CONSOLE,
-                )
-            record = existing.get(run.id)
-            if record is None:
-                fields.setdefault("origin", RunOrigin.EXTERNAL)
-                fields.setdefault("created_at", now)
-                record = RunRecord.objects.create(
-                    run_id=run.id, model_id=run.model_id or model_id, first_seen_at=now, **fields
-                )
-            else:
-                for key, value in fields.items():
-                    setattr(record, key, value)
-                record.save()
-            records.append(record)
-    return records
-
-
-def runs_refresh(*, client: DrGeroClient, model_id: str, synced_by: Any = None) -> list[Run]:
-    """Read a model's runs (GET; ``models:read`` is enough) into the mirror. Writes no event."""
-    runs = client.list_runs(model_id)
-    mirror_upsert(model_id=model_id, runs=runs, synced_by=synced_by)
-    return runs
-
-
-def active_run(model_id: str) -> RunRecord | None:
-    return (
-        RunRecord.objects.filter(model_id=model_id, category__in=ACTIVE_CATEGORIES)
-        .order_by("-created_at")
-        .first()
-    )
 
 
 # -- start one run per intent -------------------------------------------------------------
@@ -460,13 +341,16 @@ def resolve_pending(
     return True
 
 
-# -- sync and polling ---------------------------------------------------------------------
+# -- "Check Dr.Gero for updates" ---------------------------------------------------------
 
 
 def run_sync(
     *, user: Any, model_id: str, run_id: str | None = None, request: HttpRequest | None = None
 ) -> Outcome[list[Run]]:
-    """A person's "Sync now" (POST sync, needs models:fine-tune); audited."""
+    """A person's check with Dr.Gero (POST sync, needs models:fine-tune); audited.
+
+    Pages do not call this: ``run_sync_request`` hands it to the worker.
+    """
     name = known_model_name(model_id)
     outcome = member_call(
         user,
@@ -493,7 +377,12 @@ def run_sync(
         mirror_upsert(model_id=model_id, runs=runs, model_name=name, synced_by=user)
         ModelSyncState.objects.update_or_create(
             model_id=model_id,
-            defaults={"last_synced_at": timezone.now(), "last_synced_by": user, "last_actor": user},
+            defaults={
+                "last_synced_at": timezone.now(),
+                "last_checked_at": timezone.now(),
+                "last_synced_by": user,
+                "last_actor": user,
+            },
         )
         pending = RunSubmission.objects.filter(model_id=model_id, state=SubmissionState.UNKNOWN)
         for submission in pending:
@@ -508,81 +397,39 @@ def run_sync(
     return outcome
 
 
-def runs_poll(*, user: Any, model_ids: list[str]) -> None:
-    """Refresh models with active runs, at most once per model per POLL_SECONDS for everyone.
+def run_sync_request(*, user: Any, model_id: str, run_id: str | None = None) -> None:
+    """Ask the worker to check Dr.Gero for this model (or run); the pages show it pending."""
+    from console import tasks  # the worker does the call; pages never wait on it
 
-    A GET (models:read is enough); writes no audit events. The caller renders from the mirror.
-    """
-    seconds = poll_seconds()
-    due = [m for m in model_ids if cache.add(f"console:runs-poll:{m}", 1, seconds)]
-    if not due:
-        return
+    remember_model(model_id, actor=user)
+    ModelSyncState.objects.filter(pk=model_id).update(sync_requested_at=timezone.now())
+    transaction.on_commit(lambda: tasks.model_sync(user.pk, model_id, run_id))
+
+
+def run_sync_perform(*, user_id: int, model_id: str, run_id: str | None = None) -> None:
+    """The worker's half of a requested check: sync, end the pending state, tell the member."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
     try:
-        client = client_for(user)
-    except (NoTokenError, TokenUnavailableError):
-        return  # the page shows the mirror as it is
-    for model_id in due:
-        try:
-            runs_refresh(client=client, model_id=model_id)
-        except DrGeroError:
-            continue
-
-
-def poll_seconds() -> int:
-    return int(getattr(django_settings, "CONSOLE_POLL_SECONDS", 5))
-
-
-def models_needing_poll(queryset: Any) -> list[str]:
-    return sorted(
-        set(queryset.filter(category__in=ACTIVE_CATEGORIES).values_list("model_id", flat=True))
-    )
-
-
-def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
-    """The newest mirrored run of each model: two indexed queries, whatever the history's size."""
-    newest = (
-        RunRecord.objects.filter(model_id__in=model_ids)
-        .values("model_id")
-        .annotate(at=Max("created_at"))
-        .order_by()
-    )
-    match = Q(pk__in=[])
-    for row in newest:
-        match |= Q(model_id=row["model_id"], created_at=row["at"])
-    latest: dict[str, RunRecord] = {}
-    for record in RunRecord.objects.filter(match).order_by("-pk"):
-        latest.setdefault(record.model_id, record)
-    return latest
-
-
-# -- the scheduled refresh ----------------------------------------------------------------
-
-
-def sync_member_for(model_id: str) -> tuple[Any, DrGeroClient] | None:
-    """An active member whose token is set and readable; the model's last actor first."""
-    User = get_user_model()  # noqa: N806
-    state = ModelSyncState.objects.filter(pk=model_id).first()
-    candidates = []
-    if state and state.last_actor_id:
-        candidates.append(state.last_actor)
-    candidates += list(
-        User.objects.filter(is_active=True, drgero_token__isnull=False).order_by("pk")
-    )
-    for member in candidates:
-        if member is None or not member.is_active:
-            continue
-        try:
-            return member, client_for(member)
-        except (NoTokenError, TokenUnavailableError):
-            continue  # no or unreadable token: try the next member
-    return None
-
-
-def detail_runs(model: Any, runs: list[Run] | None, *, count: int = 5) -> list[RunRecord]:
-    """The model page's latest runs: what Dr.Gero just reported, kept in the mirror, with who
-    started each. A read; writes no audit event."""
-    if runs:
-        mirror_upsert(model_id=model.id, runs=runs, model_name=model.name)  # remembers the model
-    else:
-        remember_model(model.id, model.name)
-    return list(RunRecord.objects.filter(model_id=model.id).order_by("-created_at", "-pk")[:count])
+        if user is None:
+            return
+        outcome = run_sync(user=user, model_id=model_id, run_id=run_id)
+        name = known_model_name(model_id) or model_id
+        if outcome.problem is not None:
+            notice_add(
+                user=user,
+                kind="sync_failed",
+                level="error",
+                text=f"Checking Dr.Gero for updates of {name} did not work: "
+                f"{outcome.problem.message}",
+            )
+        else:
+            count = len(outcome.value or [])
+            what = "the run" if run_id else f"{count} run{'s' if count != 1 else ''}"
+            notice_add(
+                user=user,
+                kind="sync_done",
+                level="success",
+                text=f"Checked Dr.Gero for updates of {name}: {what} up to date.",
+            )
+    finally:
+        ModelSyncState.objects.filter(pk=model_id).update(sync_requested_at=None)

@@ -149,7 +149,9 @@ def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = 
     )
 
 
-def demo_account_ensure(*, username: str, password: str, token: str) -> tuple[Any, bool]:
+def demo_account_ensure(
+    *, username: str, password: str, token: str, email: str = ""
+) -> tuple[Any, bool]:
     """Create the demo Admin with its sandbox token when missing (demo mode only)."""
     from console.services.tokens import token_save
 
@@ -158,7 +160,7 @@ def demo_account_ensure(*, username: str, password: str, token: str) -> tuple[An
     created = user is None
     if user is None:
         with transaction.atomic():
-            user = User.objects.create_user(username=username, password=password)
+            user = User.objects.create_user(username=username, password=password, email=email)
             set_role_groups(user, Role.ADMIN)
         audit_record(
             actor=SYSTEM,
@@ -167,6 +169,9 @@ def demo_account_ensure(*, username: str, password: str, token: str) -> tuple[An
             target=_member_target(user),
             changes={"after": {"username": username, "role": "Admin", "demo": True}},
         )
+    if email and not user.email:
+        user.email = email  # so the demo shows what run-end emails would say
+        user.save(update_fields=["email"])
     if not hasattr(user, "drgero_token"):
         token_save(user=user, token=token, label="Sandbox demo token")
     return user, created

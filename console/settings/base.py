@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import dj_email_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "template_partials",
     "axes",
     "csp",
+    "huey.contrib.djhuey",
     "console",
 ]
 
@@ -90,6 +92,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "console.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "console.middleware.NoticesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -222,7 +225,68 @@ DRGERO_BACKOFF_BASE = 0.5
 DRGERO_RETRY_AFTER_CAP = 5.0
 
 CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "audit-head.json"
-CONSOLE_POLL_SECONDS = 5  # how often run tables refresh while runs are active
+CONSOLE_POLL_SECONDS = 5  # how often run tables re-read the mirror while runs are active
+
+
+def env_seconds(name: str, default: int, *, least: int = 1) -> int:
+    try:
+        value = int(env(name, str(default)))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a whole number of seconds") from exc
+    if value < least:
+        raise ImproperlyConfigured(f"{name} must be at least {least} seconds")
+    return value
+
+
+# The background worker (console/tasks.py, `manage.py run_huey`) keeps the runs mirror current:
+# a discovery sweep of every model and its runs, and a quicker sweep of models with active runs.
+CONSOLE_SYNC_IDLE_SECONDS = env_seconds("CONSOLE_SYNC_IDLE_SECONDS", 120)
+CONSOLE_SYNC_ACTIVE_SECONDS = env_seconds("CONSOLE_SYNC_ACTIVE_SECONDS", 15)
+CONSOLE_SYNC_MAX_BACKOFF_SECONDS = 600
+CONSOLE_NOTICE_POLL_SECONDS = 20  # how often an open page asks for new notices
+
+# Huey: SQLite in var/ by default (no server), Redis when REDIS_URL is set so that workers on
+# several machines share one queue. Exactly one consumer runs the periodic tasks (docs/deploy.md).
+HUEY = {
+    "name": "drgero-console",
+    "immediate": False,
+    "utc": True,
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(VAR_DIR / "huey.sqlite3")},
+    "consumer": {"workers": 2, "worker_type": "thread", "check_worker_health": True},
+}
+
+# Email: EMAIL_URL (smtp://user:pass@host:587/?tls=True) or the usual EMAIL_HOST… settings.
+EMAIL_URL = env("EMAIL_URL")
+if EMAIL_URL:
+    _email = dj_email_url.parse(EMAIL_URL)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"]
+    EMAIL_PORT = _email["EMAIL_PORT"]
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+    EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+    EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+    if _email["EMAIL_FILE_PATH"]:
+        EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+else:
+    EMAIL_HOST = env("EMAIL_HOST", "localhost")
+    EMAIL_PORT = int(env("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Dr.Gero Console <console@localhost>")
+# The console's own address, for links in emails and webhooks.
+CONSOLE_URL = env("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# The team webhook: a short timeout, no redirects, a few tries. Only https, except to a
+# loopback address outside production (the tests' receiver).
+CONSOLE_WEBHOOK_TIMEOUT = (3.0, 5.0)
+CONSOLE_WEBHOOK_ATTEMPTS = 4
+CONSOLE_WEBHOOK_RETRY_SECONDS = 30
+CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP = True
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env("LOG_FORMAT", "text")
@@ -250,5 +314,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "urllib3": {"level": "WARNING"},
+        "huey": {"level": "INFO"},
     },
 }

@@ -1,7 +1,7 @@
 """Production mode, the Dockerfile's command: every secret from the environment, HTTPS only."""
 
 from console.settings.base import *  # noqa: F403
-from console.settings.base import env_bool, keyring, require
+from console.settings.base import ALLOWED_HOSTS, env, env_bool, keyring, require
 
 CONSOLE_ENV = "production"
 DEBUG = False
@@ -11,6 +11,9 @@ CONSOLE_TOKEN_KEYS = keyring("CONSOLE_TOKEN_KEYS", require("CONSOLE_TOKEN_KEYS")
 CONSOLE_AUDIT_KEYS = keyring("CONSOLE_AUDIT_KEYS", require("CONSOLE_AUDIT_KEYS"))
 require("DATABASE_URL")
 require("DJANGO_ALLOWED_HOSTS")
+# Links in emails and webhooks: the first allowed host over https unless CONSOLE_URL says.
+CONSOLE_URL = env("CONSOLE_URL", f"https://{ALLOWED_HOSTS[0]}").rstrip("/")
+CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

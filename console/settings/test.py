@@ -29,6 +29,14 @@ DRGERO_BACKOFF_BASE = 0.01
 DRGERO_RETRY_AFTER_CAP = 0.2
 
 AXES_ENABLED = False
+# Tests run the real consumer or execute queued tasks themselves (tests/console/tasks_helpers).
+HUEY = {
+    **HUEY,  # noqa: F405
+    "huey_class": "huey.SqliteHuey",
+    "connection": {"filename": str(VAR_DIR / "test-huey.sqlite3")},
+    "immediate": False,
+}
+CONSOLE_URL = "http://testserver"
 CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "test-audit-head.json"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from console.vocabulary import duration_phrase
+
 register = template.Library()
 
 
@@ -35,15 +37,7 @@ def relative(value: datetime | None) -> str:
 @register.filter
 def duration(seconds: float | int | None) -> str:
     """``41 min``, ``2 h 5 min``, ``12 s``."""
-    if seconds is None:
-        return "—"
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes = seconds // 60
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60} min"
+    return duration_phrase(seconds) or "—"
 
 
 @register.filter

@@ -1,16 +1,17 @@
-"""My Dr.Gero token: paste, check, replace, re-check, remove."""
+"""A member's own pages: their Dr.Gero token, which emails they get, and their notices."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.forms import TokenForm
+from console.forms import NotificationsForm, TokenForm
 from console.roles import Role, requires
+from console.services.notices import member_settings, member_settings_save
 from console.services.tokens import (
     capability_sentences,
     token_recheck,
@@ -82,3 +83,32 @@ def token_remove_view(request: HtmxHttpRequest) -> HttpResponse:
     if token_remove(user=request.user, request=request):
         messages.success(request, "Your Dr.Gero token was removed from the console.")
     return redirect("console:token")
+
+
+@require_http_methods(["GET", "POST"])
+@requires(Role.VIEWER)
+def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        chosen = member_settings(request.user)
+        form = NotificationsForm(
+            initial={
+                "email": request.user.email,
+                "email_my_runs": chosen.email_my_runs,
+                "email_team_failures": chosen.email_team_failures,
+            }
+        )
+        return render(request, "console/notifications.html", {"form": form})
+    form = NotificationsForm(request.POST)
+    if not form.is_valid():
+        return render(request, "console/notifications.html", {"form": form}, status=422)
+    member_settings_save(user=request.user, **form.cleaned_data)
+    messages.success(request, "Your email choices were saved.")
+    return redirect_after_success(request, reverse("console:notifications"))
+
+
+@require_GET
+@requires(Role.VIEWER)
+def notices_poll(request: HtmxHttpRequest) -> HttpResponse:
+    """The layout's timer: NoticesMiddleware has turned new notices into toasts already."""
+    request.console_background = True  # type: ignore[attr-defined]
+    return HttpResponse(status=204)

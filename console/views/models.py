@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 from console.forms import DeleteModelForm, ModelForm
 from console.models import ModelSyncState
 from console.roles import Role, has_role, requires
+from console.selectors.mirror import latest_runs, mirror_freshness, model_recent_runs
 from console.services.drgero import Problem
+from console.services.mirror import remember_model
 from console.services.models import (
     SEARCH_BOUND,
     NameMismatchError,
@@ -27,7 +29,6 @@ from console.services.models import (
     model_update,
     models_page,
 )
-from console.services.runs import detail_runs, latest_runs
 from console.services.schedules import ScheduleChoice, schedule_sentence
 from console.services.tokens import refused_scopes
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
@@ -140,7 +141,9 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     context = {"detail": outcome.value, "problem": outcome.problem, **abilities(request)}
     if outcome.value is not None:
         model = outcome.value.model
-        context["runs"] = detail_runs(model, outcome.value.runs.value)
+        remember_model(model.id, model.name)
+        context["runs"] = model_recent_runs(model.id)
+        context["freshness"] = mirror_freshness(model.id)
         context["other"] = model.other_details()
         context["runs_url"] = reverse("console:model-runs", args=[model.id])
         context["sync_state"] = ModelSyncState.objects.filter(pk=model.id).first()

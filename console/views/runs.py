@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
@@ -18,27 +19,23 @@ from django_htmx.http import HttpResponseStopPolling
 from console.forms import RunFilterForm, RunStartForm
 from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
+from console.selectors.mirror import known_model_name, mirror_freshness
 from console.selectors.runs import (
     CHART_ORDER,
     SORT_LABELS,
     RunFilters,
     runs_chart,
     runs_csv_lines,
-    runs_filtered,
     runs_page,
 )
+from console.services.mirror import remember_model
 from console.services.models import model_get
 from console.services.runs import (
     RunSettings,
-    known_model_name,
-    models_needing_poll,
-    poll_seconds,
-    remember_model,
     run_prepare,
     run_sentence,
     run_start,
-    run_sync,
-    runs_poll,
+    run_sync_request,
 )
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen, wants_partial
 from console.views.models import abilities
@@ -70,18 +67,15 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
     form, filters = _filters(request, model_id)
     paused = request.GET.get("live") == "off"
     polling = request.GET.get("poll") == "1"
-    visible = runs_filtered(filters, user=request.user)
-    if model_id and not wants_partial(request):
-        runs_poll(user=request.user, model_ids=[model_id])  # fresh from Dr.Gero on arrival
-    elif polling:
-        runs_poll(user=request.user, model_ids=models_needing_poll(visible))
+    # The worker keeps the mirror current; this page only reads it.
+    freshness = mirror_freshness(model_id)
     page = runs_page(
         filters,
         user=request.user,
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
-    active = any(r.category in ("queued", "running") for r in page.runs)
+    active = freshness.sync_pending or any(r.category in ("queued", "running") for r in page.runs)
     query = filters.as_query()
     if model_id:
         query.pop("model", None)
@@ -93,9 +87,10 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "model_id": model_id,
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
         "sync_state": ModelSyncState.objects.filter(pk=model_id).first() if model_id else None,
+        "freshness": freshness,
         "live": active and not paused,
         "paused": paused and active,
-        "poll_seconds": poll_seconds(),
+        "poll_seconds": settings.CONSOLE_POLL_SECONDS,
         "base_url": request.path,
         **abilities(request),
     }
@@ -237,16 +232,15 @@ def _confirm(request: HtmxHttpRequest, model: Any, submission_id: str) -> HttpRe
 @require_POST
 @requires(Role.OPERATOR)
 def model_sync(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    """Hand a check with Dr.Gero to the worker; the history shows it pending, then done."""
     run_id = request.POST.get("run_id", "").strip() or None
-    outcome = run_sync(user=request.user, model_id=model_id, run_id=run_id, request=request)
-    if outcome.problem is not None:
-        messages.error(request, outcome.problem.message)
-    else:
-        count = len(outcome.value or [])
-        messages.success(
-            request,
-            "Synced the run." if run_id else f"Synced {count} run{'s' if count != 1 else ''}.",
-        )
+    run_sync_request(user=request.user, model_id=model_id, run_id=run_id)
+    messages.info(
+        request,
+        "Checking Dr.Gero for updates of this run…"
+        if run_id
+        else "Checking Dr.Gero for updates of this model's runs…",
+    )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("console:model-runs", args=[model_id])

@@ -13,8 +13,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.forms import MemberAddForm, RoleForm, role_from_choice
+from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
 from console.roles import Role, requires, role_of
+from console.services.notices import webhook_remove, webhook_save, webhook_status
 from console.services.team import (
     TeamRuleError,
     member_add,
@@ -42,7 +43,14 @@ def _members() -> list[dict[str, object]]:
 def _team(
     request: HtmxHttpRequest, form: MemberAddForm, status: int = 200, **extra: object
 ) -> HttpResponse:
-    context = {"members": _members(), "form": form, "role_form": RoleForm(), **extra}
+    context = {
+        "members": _members(),
+        "form": form,
+        "role_form": RoleForm(),
+        "webhook_form": WebhookForm(),
+        **webhook_status(),
+        **extra,
+    }
     return render_screen(request, "console/team.html", "member-add", context, status=status)
 
 
@@ -50,6 +58,23 @@ def _team(
 @requires(Role.ADMIN)
 def team(request: HtmxHttpRequest) -> HttpResponse:
     return _team(request, MemberAddForm())
+
+
+@sensitive_post_parameters("url")
+@require_POST
+@requires(Role.ADMIN)
+def team_webhook(request: HtmxHttpRequest) -> HttpResponse:
+    """Save or remove the team webhook; the address is never shown back."""
+    if request.POST.get("remove"):
+        if webhook_remove(actor=request.user, request=request):
+            messages.success(request, "The team webhook was removed.")
+        return redirect_after_success(request, reverse("console:team"))
+    form = WebhookForm(request.POST)
+    if not form.is_valid():
+        return _team(request, MemberAddForm(), status=422, webhook_form=form)
+    webhook_save(actor=request.user, url=form.cleaned_data["url"], request=request)
+    messages.success(request, "The team webhook was saved. It is called each time a run ends.")
+    return redirect_after_success(request, reverse("console:team"))
 
 
 @sensitive_post_parameters("password")

@@ -13,9 +13,25 @@
     window.setTimeout(function () { item.remove(); }, 8000);
   }
 
+  // A run that ended while the page was open shows in the tab title until the tab is looked at.
+  var baseTitle = document.title;
+  var unseen = 0;
+  function markTitle(count) {
+    unseen += count;
+    document.title = "(" + unseen + ") Run ended · " + baseTitle;
+  }
+  function clearTitle() {
+    if (unseen && !document.hidden) {
+      window.setTimeout(function () { unseen = 0; document.title = baseTitle; }, 10000);
+    }
+  }
+  document.addEventListener("visibilitychange", clearTitle);
+
   document.body.addEventListener("messages", function (event) {
     var list = (event.detail && event.detail.value) || [];
     list.forEach(function (m) { toast(m.text, m.level); });
+    var notices = list.filter(function (m) { return m.run_ended; }).length;
+    if (notices) { markTitle(notices); clearTitle(); }
   });
 
   // htmx 2 does not swap unexpected 4xx/5xx answers: say so instead of failing silently.

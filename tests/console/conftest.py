@@ -18,6 +18,14 @@ from console.services.team import set_role_groups
 PASSWORD = "a-long-test-password-1"  # noqa: S105
 
 
+@pytest.fixture(autouse=True)
+def _empty_queue() -> None:
+    """Each test starts with an empty task queue (the test settings' SQLite Huey)."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.flush()
+
+
 def store_token(user: Any, token: str, capabilities: dict | None = None) -> DrGeroToken:
     value, key_id = encrypt_token(token, user_id=user.pk)
     return DrGeroToken.objects.update_or_create(

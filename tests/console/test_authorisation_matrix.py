@@ -31,6 +31,8 @@ MATRIX: dict[str, tuple[Any, str]] = {
     "console:token": (Role.VIEWER, "GET"),
     "console:token-recheck": (Role.VIEWER, "POST"),
     "console:token-remove": (Role.VIEWER, "POST"),
+    "console:notifications": (Role.VIEWER, "GET"),
+    "console:notices": (Role.VIEWER, "GET"),
     "console:audit": (Role.VIEWER, "GET"),
     "console:audit-export-csv": (Role.VIEWER, "GET"),
     "console:audit-export-jsonl": (Role.VIEWER, "GET"),
@@ -50,6 +52,7 @@ MATRIX: dict[str, tuple[Any, str]] = {
     "console:runs-export": (Role.VIEWER, "GET"),
     "console:team": (Role.ADMIN, "GET"),
     "console:team-add": (Role.ADMIN, "POST"),
+    "console:team-webhook": (Role.ADMIN, "POST"),
     "console:team-role": (Role.ADMIN, "POST"),
     "console:team-deactivate": (Role.ADMIN, "GET"),
 }

@@ -1,8 +1,11 @@
-"""``manage.py console_run``: what `make run` starts — the sandbox (demo mode) and the console."""
+"""``manage.py console_run``: what `make run` starts — the sandbox (demo mode), the worker and
+the console. Ctrl-C stops all three."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -11,7 +14,7 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Migrate, start the sandbox in demo mode, ensure the demo account, serve the console."
+    help = "Migrate, start the sandbox in demo mode and the worker, serve the console."
 
     requires_system_checks: list[str] = []
 
@@ -37,8 +40,24 @@ class Command(BaseCommand):
                 f"Console: http://127.0.0.1:{port}/  — Dr.Gero at {settings.DRGERO_API_BASE}. "
                 "Create the first Admin with: .venv/bin/python manage.py createsuperuser"
             )
+        if getattr(settings, "EMAIL_FILE_PATH", "") and settings.EMAIL_BACKEND.endswith(
+            "filebased.EmailBackend"
+        ):
+            self.stdout.write(f"Emails are written as files under {settings.EMAIL_FILE_PATH}/")
+        # The worker: a child process that keeps the runs mirror current and sends notices.
+        worker = subprocess.Popen(  # noqa: S603  (this interpreter, this project's manage.py)
+            [sys.executable, "manage.py", "run_huey", "--flush-locks"],
+            cwd=settings.BASE_DIR,
+            env=os.environ.copy(),
+        )
+        self.stdout.write(f"Worker: manage.py run_huey (pid {worker.pid})")
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                worker.kill()
             if sandbox is not None:
                 sandbox.stop()

@@ -69,11 +69,11 @@ def test_search_says_when_its_bound_is_reached(
 
 
 class BarrierClient:
-    """Each call waits until all three have started: sequential calls would never meet."""
+    """Each call waits until both have started: sequential calls would never meet."""
 
     def __init__(self, real: Any) -> None:
         self.real = real
-        self.barrier = threading.Barrier(3, timeout=5)
+        self.barrier = threading.Barrier(2, timeout=5)
 
     def bound_to(self, session: Any) -> BarrierClient:
         return self
@@ -86,12 +86,8 @@ class BarrierClient:
         self.barrier.wait()
         return self.real.list_model_leaderboards(model_id)
 
-    def list_runs(self, model_id: str) -> Any:
-        self.barrier.wait()
-        return self.real.list_runs(model_id)
 
-
-def test_detail_fetches_its_three_calls_at_the_same_time(
+def test_detail_fetches_its_two_calls_at_the_same_time(
     sandbox: SandboxServer, operator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = model_services.member_client(operator).value
@@ -102,15 +98,14 @@ def test_detail_fetches_its_three_calls_at_the_same_time(
     detail = model_detail(user=operator, model_id=model_id).value
     assert detail is not None
     assert detail.model.id == model_id and detail.leaderboards.value
-    assert detail.runs.value == []
 
 
-def test_detail_keeps_the_model_when_runs_fail(sandbox: SandboxServer, operator: Any) -> None:
+def test_detail_never_asks_dr_gero_for_runs(sandbox: SandboxServer, operator: Any) -> None:
+    """A model's runs come from the mirror, which the worker keeps current."""
     model_id = new_model(sandbox)["id"]
-    sandbox.arm(r"/api/models/.*/fine-tune/runs", status=500)
     detail = model_detail(user=operator, model_id=model_id).value
-    assert detail is not None and detail.runs.problem is not None
-    assert detail.model.name == "Subject"
+    assert detail is not None and detail.model.name == "Subject"
+    assert sandbox.state.count("GET", r"/api/models/.*/fine-tune/runs") == 0
 
 
 def test_create_is_audited_with_what_was_sent(sandbox: SandboxServer, operator: Any) -> None:

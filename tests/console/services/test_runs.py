@@ -13,9 +13,9 @@ from django.test import Client
 
 from console.models import AuditEvent, DrGeroToken, RunRecord, RunSubmission
 from console.roles import Role
+from console.services.mirror import mirror_upsert
 from console.services.runs import (
     RunSettings,
-    mirror_upsert,
     run_prepare,
     run_sentence,
     run_start,
@@ -25,6 +25,7 @@ from console.vocabulary import status_category
 from drgero_client import Run
 from drgero_client.sandbox import SandboxServer
 from tests.console.conftest import HTMX
+from tests.console.worker import sweep
 
 SETTINGS = RunSettings(
     auto=False, rows=1000, algorithm="LAST_N", create_synthetic_data=False, hypertuning_enabled=True
@@ -234,6 +235,7 @@ def test_an_external_run_appears_with_origin_external(
     client = login_as(Role.VIEWER, token="drgero_sandbox_readonly")
     model_id = idle_model(sandbox)
     sandbox.state.add_run(model_id, trigger="schedule")
+    sweep()
     body = client.get(f"/models/{model_id}/runs/").content.decode()
     record = RunRecord.objects.get(model_id=model_id)
     assert record.origin == "external" and record.started_by is None
@@ -246,27 +248,21 @@ def test_polling_stops_when_nothing_is_active(sandbox: SandboxServer, login_as: 
     model_id = idle_model(sandbox)
     sandbox.state.add_run(model_id)
     page = client.get("/runs/").content.decode()  # mirror empty: nothing to poll
-    client.get(f"/models/{model_id}/runs/")
+    assert "Live:" not in page
+    sweep()
     page = client.get("/runs/").content.decode()
     assert 'hx-trigger="every 5s"' in page and "Live:" in page
     poll = client.get("/runs/?poll=1", **HTMX)
     assert poll.status_code == 200 and b'hx-trigger="every 5s"' in poll.content
     sandbox.state.clock.advance(3600)
-    from django.core.cache import cache
-
-    cache.clear()
+    sweep("active")
     stop = client.get("/runs/?poll=1", **HTMX)
     assert stop.status_code == 286
     assert b"Succeeded" in stop.content and b"hx-trigger" not in stop.content
 
 
 @pytest.mark.django_db
-def test_polls_fan_out_at_most_once_per_model_per_interval(
-    sandbox: SandboxServer, login_as: Any
-) -> None:
-    from django.core.cache import cache
-
-    cache.clear()
+def test_pages_and_polls_never_ask_dr_gero_for_runs(sandbox: SandboxServer, login_as: Any) -> None:
     viewers = [
         login_as(Role.VIEWER, token="drgero_sandbox_full", username=f"v{i}") for i in range(3)
     ]
@@ -284,6 +280,9 @@ def test_polls_fan_out_at_most_once_per_model_per_interval(
     for viewer in viewers:
         for _ in range(2):
             assert viewer.get("/runs/?poll=1", **HTMX).status_code == 200
+            assert viewer.get(f"/models/{model_id}/runs/").status_code == 200
+    assert sandbox.state.seen == []
+    sweep("active")  # the one reader: one call for the one model with an active run
     assert sandbox.state.count("GET", r"/api/models/[^/]+/fine-tune/runs") == 1
     assert sandbox.state.count("POST", r".*") == 0
     assert not AuditEvent.objects.exists()
@@ -299,12 +298,12 @@ def test_sync_runs_skips_inactive_members_and_unreadable_tokens(
     broken = make_member("broken", Role.OPERATOR, token="drgero_sandbox_full")
     DrGeroToken.objects.filter(user=broken).update(ciphertext="v1:test1:AAAA")
     call_command("sync_runs")
-    assert "skipped 0" in capsys.readouterr().out
+    assert "in 0 Dr.Gero calls" in capsys.readouterr().out
     assert sandbox.state.seen == []  # nobody usable: nothing was read
     make_member("reader", Role.VIEWER, token="drgero_sandbox_readonly")
     call_command("sync_runs")
     out = capsys.readouterr().out
-    assert "refreshed 6 models" in out
+    assert "of 6 models" in out
     assert RunRecord.objects.count() >= 38
     assert {r.method for r in sandbox.state.seen} == {"GET"}
     assert not AuditEvent.objects.exists()
@@ -315,7 +314,7 @@ def test_remembering_a_model_writes_only_what_changed(make_member: Any) -> None:
     from django.test.utils import CaptureQueriesContext
 
     from console.models import ModelSyncState
-    from console.services.runs import remember_model
+    from console.services.mirror import remember_model
 
     user = make_member("op", Role.OPERATOR)
     remember_model("m1", "First", actor=user)

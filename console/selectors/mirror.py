@@ -1,0 +1,95 @@
+"""Reads of the runs mirror that more than one page needs: names, latest runs, freshness."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Max, Q
+
+from console.models import DrGeroToken, ModelSyncState, RunRecord, SweepState
+from console.vocabulary import ACTIVE_CATEGORIES
+
+# A run in one of these may still change: the active sweep reads its model.
+WATCHED_CATEGORIES = (*ACTIVE_CATEGORIES, "unknown")
+FINAL_CATEGORIES = ("succeeded", "failed", "cancelled")
+
+
+def known_model_name(model_id: str) -> str:
+    """The name the console last saw for a model ("" when it never saw one)."""
+    state = ModelSyncState.objects.filter(pk=model_id).only("model_name").first()
+    if state and state.model_name:
+        return state.model_name
+    record = RunRecord.objects.filter(model_id=model_id).exclude(model_name="").first()
+    return record.model_name if record else ""
+
+
+def active_run(model_id: str) -> RunRecord | None:
+    """The model's newest queued or running run, as the mirror has it."""
+    return (
+        RunRecord.objects.filter(model_id=model_id, category__in=ACTIVE_CATEGORIES)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def models_needing_poll(queryset: Any) -> list[str]:
+    return sorted(
+        set(queryset.filter(category__in=ACTIVE_CATEGORIES).values_list("model_id", flat=True))
+    )
+
+
+def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
+    """The newest mirrored run of each model: two indexed queries, whatever the history's size."""
+    newest = (
+        RunRecord.objects.filter(model_id__in=model_ids)
+        .values("model_id")
+        .annotate(at=Max("created_at"))
+        .order_by()
+    )
+    match = Q(pk__in=[])
+    for row in newest:
+        match |= Q(model_id=row["model_id"], created_at=row["at"])
+    latest: dict[str, RunRecord] = {}
+    for record in RunRecord.objects.filter(match).order_by("-pk"):
+        latest.setdefault(record.model_id, record)
+    return latest
+
+
+def model_recent_runs(model_id: str, *, count: int = 5) -> list[RunRecord]:
+    """A model page's latest runs, from the mirror."""
+    return list(RunRecord.objects.filter(model_id=model_id).order_by("-created_at", "-pk")[:count])
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How current the mirror is, for the banner above every history."""
+
+    last_checked_at: datetime | None  # the last time Dr.Gero's runs were read
+    failing_since: datetime | None  # set while the worker cannot reach Dr.Gero
+    last_error: str
+    no_reader: bool  # no active member has a Dr.Gero token the worker could use
+    sync_pending: bool = False  # a "Check Dr.Gero for updates" waits for the worker
+    deleted_at: datetime | None = None
+
+
+def mirror_freshness(model_id: str | None = None) -> Freshness:
+    """The team's (or one model's) last check with Dr.Gero, and whether the worker is failing."""
+    sweeps = list(SweepState.objects.all())
+    failing = [s for s in sweeps if s.failing_since]
+    failing_since = min((s.failing_since for s in failing), default=None)
+    last_error = failing[0].last_error if failing else ""
+    no_reader = not DrGeroToken.objects.filter(user__is_active=True).exists()
+    if model_id is None:
+        checked = max((s.last_ok_at for s in sweeps if s.last_ok_at), default=None)
+        return Freshness(checked, failing_since, last_error, no_reader)
+    state = ModelSyncState.objects.filter(pk=model_id).first()
+    return Freshness(
+        state.last_checked_at if state else None,
+        failing_since,
+        last_error,
+        no_reader,
+        sync_pending=bool(state and state.sync_pending),
+        deleted_at=state.deleted_at if state else None,
+    )

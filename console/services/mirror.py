@@ -1,0 +1,175 @@
+"""The runs mirror: what Dr.Gero reports is recorded here, with every status change it shows.
+
+Pages read the mirror; the worker's sweeps (console/services/sweeps.py) and the console's own
+starts write it. A run seen going from queued or running to an end is told to people once
+(console/services/notices.py), under the row lock that serialises writers of that run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from console.crypto import TokenUnavailableError
+from console.models import ModelSyncState, RunOrigin, RunRecord, RunTransition
+from console.selectors.mirror import FINAL_CATEGORIES, known_model_name
+from console.services.notices import run_ended
+from console.services.tokens import NoTokenError, client_for
+from console.vocabulary import status_category
+from drgero_client import DrGeroClient, Run
+
+
+def remember_model(model_id: str, name: str | None = None, *, actor: Any = None) -> None:
+    """Note a model the console has seen (for the sweeps) and who last acted on it."""
+    defaults: dict[str, Any] = {}
+    if name:
+        defaults["model_name"] = name
+    if actor is not None and getattr(actor, "is_authenticated", False):
+        defaults["last_actor"] = actor
+    state, created = ModelSyncState.objects.get_or_create(model_id=model_id, defaults=defaults)
+    changed: dict[str, Any] = {}
+    if name and state.model_name != name:
+        changed["model_name"] = name
+    if "last_actor" in defaults and state.last_actor_id != actor.pk:
+        changed["last_actor"] = actor
+    if not created and changed:
+        # Only what differs: every sweep calls this for every model.
+        ModelSyncState.objects.filter(pk=model_id).update(**changed)
+
+
+def _record_fields(run: Run, model_name: str) -> dict[str, Any]:
+    dataset = run.dataset_size
+    duration = None
+    if run.started_at and run.finished_at:
+        duration = max(0, int((run.finished_at - run.started_at).total_seconds()))
+    fields: dict[str, Any] = {
+        "status": run.status[:64],
+        "category": status_category(run.status),
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "duration_seconds": duration,
+        "dataset_auto": dataset.auto if dataset else None,
+        "dataset_rows": dataset.rows if dataset else None,
+        "dataset_algorithm": (dataset.algorithm if dataset else "")[:32],
+        "create_synthetic_data": run.create_synthetic_data,
+        "hypertuning_enabled": run.hypertuning_enabled,
+        "error": run.error or "",
+        "raw": run.raw,
+    }
+    if model_name:
+        fields["model_name"] = model_name[:300]
+    if run.created_at is None:
+        del fields["created_at"]  # keep what the mirror has; a new row uses first_seen_at
+    return fields
+
+
+def mirror_upsert(
+    *,
+    model_id: str,
+    runs: list[Run],
+    model_name: str = "",
+    synced_by: Any = None,
+    started_by: Any = None,
+) -> list[RunRecord]:
+    """Record what Dr.Gero reports; a run first seen here is external unless ``started_by``.
+
+    Each status change becomes a transition; a run seen reaching an end from a state that was
+    not final is told to people (once: the rows are locked while this runs).
+    """
+    if not runs:
+        return []
+    name = model_name or known_model_name(model_id)
+    remember_model(model_id, name)
+    now = timezone.now()
+    records = []
+    with transaction.atomic():
+        existing = {
+            r.run_id: r
+            for r in RunRecord.objects.select_for_update().filter(
+                run_id__in=[run.id for run in runs]
+            )
+        }
+        transitions = []
+        ended = []
+        for run in runs:
+            fields = _record_fields(run, name)
+            if synced_by is not None:
+                fields.update(synced_by=synced_by, synced_at=now)
+            if started_by is not None:
+                fields.update(
+                    started_by=started_by,
+                    started_by_username=started_by.get_username(),
+                    origin=RunOrigin.CONSOLE,
+                )
+            record = existing.get(run.id)
+            before_status, before_category = "", ""
+            if record is None:
+                fields.setdefault("origin", RunOrigin.EXTERNAL)
+                fields.setdefault("created_at", now)
+                record = RunRecord.objects.create(
+                    run_id=run.id, model_id=run.model_id or model_id, first_seen_at=now, **fields
+                )
+            else:
+                before_status, before_category = record.status, record.category
+                changed = {k: v for k, v in fields.items() if getattr(record, k) != v}
+                if changed:
+                    for key, value in changed.items():
+                        setattr(record, key, value)
+                    record.save(update_fields=list(changed))
+            if record.status != before_status or not before_category:
+                transitions.append(
+                    RunTransition(
+                        run=record,
+                        from_status=before_status,
+                        to_status=record.status,
+                        from_category=before_category,
+                        to_category=record.category,
+                        seen_at=now,
+                    )
+                )
+                was_open = before_category and before_category not in FINAL_CATEGORIES
+                if was_open and record.category in FINAL_CATEGORIES:
+                    ended.append(record)
+            records.append(record)
+        RunTransition.objects.bulk_create(transitions)
+        for record in ended:
+            run_ended(record)
+    return records
+
+
+def runs_refresh(*, client: DrGeroClient, model_id: str, synced_by: Any = None) -> list[Run]:
+    """Read a model's runs (GET; ``models:read`` is enough) into the mirror. Writes no event."""
+    runs = client.list_runs(model_id)
+    mirror_upsert(model_id=model_id, runs=runs, synced_by=synced_by)
+    ModelSyncState.objects.filter(pk=model_id).update(last_checked_at=timezone.now())
+    return runs
+
+
+def reading_members(prefer: Any = None) -> list[tuple[Any, DrGeroClient]]:
+    """Active members whose token is set and readable, ``prefer`` first, each with a client."""
+    User = get_user_model()  # noqa: N806
+    candidates = list(
+        User.objects.filter(is_active=True, drgero_token__isnull=False)
+        .select_related("drgero_token")
+        .order_by("pk")
+    )
+    if prefer is not None:
+        candidates.sort(key=lambda m: m.pk != prefer)
+    usable = []
+    for member in candidates:
+        try:
+            usable.append((member, client_for(member)))
+        except (NoTokenError, TokenUnavailableError):
+            continue  # no or unreadable token: the next member reads
+    return usable
+
+
+def sync_member_for(model_id: str) -> tuple[Any, DrGeroClient] | None:
+    """An active member whose token is set and readable; the model's last actor first."""
+    state = ModelSyncState.objects.filter(pk=model_id).first()
+    readers = reading_members(state.last_actor_id if state else None)
+    return readers[0] if readers else None

@@ -1,0 +1,388 @@
+"""Telling people when runs end: in-app notices, emails and the team webhook.
+
+``run_ended`` is called once per run end, inside the transaction that recorded it; it writes
+the notices and one ``Delivery`` row per email or webhook call (unique per run, channel and
+recipient), and the worker sends those after the commit (``delivery_send``), retrying through
+Huey. Nothing here ever logs the webhook URL or a token.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import URLValidator
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from console.crypto import TokenUnavailableError, decrypt_secret, encrypt_secret
+from console.models import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryState,
+    MemberSettings,
+    Notice,
+    RunOrigin,
+    RunRecord,
+    TeamWebhook,
+)
+from console.services.audit import Actor, Target, audit_record
+from console.vocabulary import duration_phrase
+from drgero_client.client import is_loopback_host
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_BINDING = ("webhook", "team")
+LOST_ENQUEUE = timedelta(minutes=2)  # a delivery never tried after this was not enqueued
+OUTCOME_WORDS = {
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "cancelled": "was cancelled",
+}
+
+
+# -- what a run's end says ---------------------------------------------------------------
+
+
+def history_url(record: RunRecord) -> str:
+    return reverse("console:model-runs", args=[record.model_id])
+
+
+def run_end_sentence(record: RunRecord) -> str:
+    """``The fine-tune run of Support Assistant failed after 12 min: Out of memory.``"""
+    name = record.model_name or record.model_id
+    outcome = OUTCOME_WORDS.get(record.category, f"ended ({record.status})")
+    took = duration_phrase(record.duration_seconds)
+    sentence = f"The fine-tune run of {name} {outcome}"
+    if took:
+        sentence += f" after {took}"
+    if record.category == "failed" and record.error:
+        return f"{sentence}: {record.error.strip().rstrip('.')}."
+    return sentence + "."
+
+
+def run_ended(record: RunRecord) -> None:
+    """Write the notices and deliveries for a run that just ended (inside its transaction)."""
+    now = timezone.now()
+    url = history_url(record)
+    text = run_end_sentence(record)
+    level = {"succeeded": "success", "failed": "error"}.get(record.category, "warning")
+    emailed: set[int] = set()
+    starter = record.started_by if record.origin == RunOrigin.CONSOLE else None
+    if starter is not None and starter.is_active:
+        _once(
+            Notice,
+            user=starter,
+            run=record,
+            kind="run_ended",
+            level=level,
+            text=text,
+            url=url,
+            created_at=now,
+        )
+        if starter.email and member_settings(starter).email_my_runs:
+            _once(
+                Delivery,
+                run=record,
+                channel=DeliveryChannel.EMAIL,
+                recipient=str(starter.pk),
+                created_at=now,
+            )
+            emailed.add(starter.pk)
+    if record.category == "failed":
+        watchers = (
+            get_user_model()
+            .objects.filter(is_active=True, console_settings__email_team_failures=True)
+            .exclude(email="")
+        )
+        for member in watchers.exclude(pk__in=emailed):
+            _once(
+                Delivery,
+                run=record,
+                channel=DeliveryChannel.EMAIL,
+                recipient=str(member.pk),
+                created_at=now,
+            )
+    if TeamWebhook.objects.exists():
+        _once(
+            Delivery, run=record, channel=DeliveryChannel.WEBHOOK, recipient="team", created_at=now
+        )
+    transaction.on_commit(_enqueue_deliveries)
+
+
+def _once(model: Any, **fields: Any) -> None:
+    """Create the row unless its unique constraint says it exists (another worker's)."""
+    try:
+        with transaction.atomic():
+            model.objects.create(**fields)
+    except IntegrityError:
+        pass
+
+
+def _enqueue_deliveries() -> None:
+    from console import tasks  # tasks call services; this one hands work back to the worker
+
+    tasks.deliveries_flush()
+
+
+# -- in-app notices ----------------------------------------------------------------------
+
+
+def notices_take(user: Any, *, limit: int = 5) -> list[Notice]:
+    """The member's unseen notices, marked seen: each is shown once, on their next page."""
+    notices = list(Notice.objects.filter(user=user, seen_at__isnull=True).order_by("pk")[:limit])
+    if notices:
+        Notice.objects.filter(pk__in=[n.pk for n in notices]).update(seen_at=timezone.now())
+    return notices
+
+
+def notice_add(*, user: Any, kind: str, text: str, level: str = "info", url: str = "") -> None:
+    Notice.objects.create(
+        user=user, kind=kind, text=text, level=level, url=url, created_at=timezone.now()
+    )
+
+
+# -- sending -----------------------------------------------------------------------------
+
+
+def deliveries_due(*, older_than: timedelta = timedelta(0)) -> list[int]:
+    """Deliveries never tried yet (a lost enqueue is picked up by the minute's flush)."""
+    cutoff = timezone.now() - older_than
+    return list(
+        Delivery.objects.filter(
+            state=DeliveryState.PENDING, attempts=0, created_at__lte=cutoff
+        ).values_list("pk", flat=True)[:200]
+    )
+
+
+class DeliveryRetry(Exception):
+    """Raised so that Huey tries the delivery again later; carries no URL."""
+
+
+def delivery_send(delivery_id: int) -> str:
+    """Try one delivery: ``sent``, ``failed`` (gave up) or raises ``DeliveryRetry``."""
+    delivery = Delivery.objects.select_related("run").filter(pk=delivery_id).first()
+    if delivery is None or delivery.state != DeliveryState.PENDING:
+        return "skipped"
+    tries = delivery.attempts
+    claimed = Delivery.objects.filter(
+        pk=delivery.pk, state=DeliveryState.PENDING, attempts=tries
+    ).update(attempts=tries + 1, last_attempt_at=timezone.now())
+    if not claimed:
+        return "skipped"  # another worker is sending it
+    try:
+        if delivery.channel == DeliveryChannel.EMAIL:
+            _send_email(delivery)
+        else:
+            _send_webhook(delivery.run)
+    except _SendError as exc:
+        last = tries + 1 >= settings.CONSOLE_WEBHOOK_ATTEMPTS
+        Delivery.objects.filter(pk=delivery.pk).update(
+            last_error=str(exc)[:300], state=DeliveryState.FAILED if last else DeliveryState.PENDING
+        )
+        log.warning(
+            "%s delivery %s about run %s: %s (attempt %s)",
+            delivery.channel,
+            delivery.pk,
+            delivery.run.run_id,
+            exc,
+            tries + 1,
+        )
+        if last:
+            return "failed"
+        raise DeliveryRetry(f"{delivery.channel} delivery {delivery.pk}: {exc}") from None
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.SENT, sent_at=timezone.now(), last_error=""
+    )
+    return "sent"
+
+
+class _SendError(Exception):
+    """A delivery failed, in plain words that never include the address."""
+
+
+def _send_email(delivery: Delivery) -> None:
+    member = get_user_model().objects.filter(pk=int(delivery.recipient), is_active=True).first()
+    if member is None or not member.email:
+        raise _SendError("the member has no email address or is no longer active")
+    record = delivery.run
+    sentence = run_end_sentence(record)
+    lines = [sentence, "", f"Model: {record.model_name or record.model_id}"]
+    lines.append(f"Outcome: {OUTCOME_WORDS.get(record.category, record.status)}")
+    if record.error and record.category == "failed":
+        lines.append(f"Reason Dr.Gero gave: {record.error}")
+    if took := duration_phrase(record.duration_seconds):
+        lines.append(f"Duration: {took}")
+    who = record.started_by_username or "outside the console (Dr.Gero's schedule or another tool)"
+    lines.append(f"Started by: {who}")
+    lines += ["", f"Run history: {settings.CONSOLE_URL}{history_url(record)}", ""]
+    lines.append("You can change which emails you get on your account page in the console.")
+    name = record.model_name or record.model_id
+    outcome = OUTCOME_WORDS.get(record.category, "ended")
+    try:
+        send_mail(
+            f"Fine-tune run of {name} {outcome}",
+            "\n".join(lines),
+            None,
+            [member.email],
+        )
+    except (OSError, Exception) as exc:  # smtplib and socket errors; never the credentials
+        raise _SendError(
+            f"the mail server refused or did not answer ({type(exc).__name__})"
+        ) from None
+
+
+def webhook_document(record: RunRecord) -> dict[str, Any]:
+    """The JSON a webhook receives; ``text`` makes it a valid Slack incoming-webhook message."""
+    link = f"{settings.CONSOLE_URL}{history_url(record)}"
+    return {
+        "text": f"{run_end_sentence(record)} {link}",
+        "event": "run.ended",
+        "run": {
+            "id": record.run_id,
+            "model_id": record.model_id,
+            "model_name": record.model_name,
+            "status": record.status,
+            "outcome": record.category,
+            "error": record.error or None,
+            "started_by": record.started_by_username or None,
+            "origin": record.origin,
+            "created_at": record.created_at.isoformat() if record.created_at else None,
+            "finished_at": record.finished_at.isoformat() if record.finished_at else None,
+            "duration_seconds": record.duration_seconds,
+        },
+        "history_url": link,
+    }
+
+
+@sensitive_variables("url")
+def _send_webhook(record: RunRecord) -> None:
+    hook = TeamWebhook.objects.filter(pk=1).first()
+    if hook is None:
+        raise _SendError("the team webhook was removed")
+    try:
+        url = decrypt_secret(hook.ciphertext, binding=WEBHOOK_BINDING)
+    except TokenUnavailableError:
+        raise _SendError("the saved webhook address can no longer be read; save it again") from None
+    try:
+        response = requests.post(
+            url,
+            json=webhook_document(record),
+            timeout=settings.CONSOLE_WEBHOOK_TIMEOUT,
+            allow_redirects=False,
+        )
+    except requests.Timeout:
+        raise _SendError("the webhook did not answer in time") from None
+    except requests.RequestException:
+        raise _SendError("the webhook could not be reached") from None
+    if not 200 <= response.status_code < 300:
+        raise _SendError(f"the webhook answered {response.status_code}")
+
+
+# -- choices -----------------------------------------------------------------------------
+
+
+def member_settings(user: Any) -> MemberSettings:
+    found = MemberSettings.objects.filter(user=user).first()
+    return found or MemberSettings(user=user)
+
+
+def member_settings_save(
+    *, user: Any, email: str, email_my_runs: bool, email_team_failures: bool
+) -> None:
+    with transaction.atomic():
+        MemberSettings.objects.update_or_create(
+            user=user,
+            defaults={"email_my_runs": email_my_runs, "email_team_failures": email_team_failures},
+        )
+        if email != user.email:
+            user.email = email
+            user.save(update_fields=["email"])
+
+
+# -- the team webhook --------------------------------------------------------------------
+
+
+@sensitive_variables("url")
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook address cannot be used, in plain words; None when it can."""
+    try:
+        URLValidator(schemes=["https", "http"])(url)
+    except ValidationError:
+        return "Enter a full web address, starting with https://."
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        return "Leave the user name and password out of the address."
+    if parts.scheme != "https" and not (
+        settings.CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP and is_loopback_host(parts.hostname or "")
+    ):
+        return "The webhook address must start with https://."
+    return None
+
+
+@sensitive_variables("url")
+def webhook_save(*, actor: Any, url: str, request: HttpRequest | None = None) -> str | None:
+    """Save the team webhook (encrypted); returns a problem in words, or None."""
+    problem = webhook_url_problem(url)
+    if problem:
+        return problem
+    value, key_id = encrypt_secret(url, binding=WEBHOOK_BINDING)
+    host = urlsplit(url).hostname or ""
+    with transaction.atomic():
+        TeamWebhook.objects.update_or_create(
+            pk=1,
+            defaults={
+                "ciphertext": value,
+                "key_id": key_id,
+                "host": host[:255],
+                "saved_by": actor,
+                "saved_at": timezone.now(),
+            },
+        )
+        audit_record(
+            actor=Actor.of(actor),
+            action="team.webhook_set",
+            outcome="succeeded",
+            target=Target("webhook", "team", host),
+            changes={"host": host},
+            request=request,
+        )
+    return None
+
+
+def webhook_remove(*, actor: Any, request: HttpRequest | None = None) -> bool:
+    with transaction.atomic():
+        deleted, _ = TeamWebhook.objects.filter(pk=1).delete()
+        if deleted:
+            audit_record(
+                actor=Actor.of(actor),
+                action="team.webhook_remove",
+                outcome="succeeded",
+                target=Target("webhook", "team", ""),
+                request=request,
+            )
+    return bool(deleted)
+
+
+def webhook_status() -> dict[str, Any]:
+    """What the Team page shows Admins: where it goes, and recent failures."""
+    hook = TeamWebhook.objects.filter(pk=1).first()
+    recent = Delivery.objects.filter(channel=DeliveryChannel.WEBHOOK).order_by("-pk")
+    failing = list(
+        recent.exclude(last_error="").exclude(state=DeliveryState.SENT).select_related("run")[:5]
+    )
+    return {
+        "webhook": hook,
+        "webhook_failures": failing,
+        "webhook_last_sent": recent.filter(state=DeliveryState.SENT).first(),
+    }

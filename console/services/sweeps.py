@@ -1,0 +1,310 @@
+"""The worker's sweeps, which keep the runs mirror complete and current.
+
+- The discovery sweep lists every model the team's tokens can see and reads each model's runs
+  (one list-runs call per model per sweep); models Dr.Gero no longer has are marked deleted
+  and keep their history.
+- The active sweep reads only models with a queued, running or unknown run, so it makes no
+  call at all when nothing is active.
+
+Each sweep is a chain of self-scheduled links (console/tasks.py). A chain carries an id kept in
+``SweepState``; a link whose id is no longer current ends, so a restarted chain never doubles
+up with the old one. Failures are recorded in plain words and back off; the mirror keeps what
+it holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from console.models import ModelSyncState, RunRecord, RunSubmission, SubmissionState, SweepState
+from console.selectors.mirror import WATCHED_CATEGORIES
+from console.services.drgero import explain
+from console.services.mirror import reading_members, remember_model, runs_refresh, sync_member_for
+from console.services.runs import resolve_pending
+from drgero_client import (
+    AuthenticationError,
+    DrGeroClient,
+    DrGeroError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+
+log = logging.getLogger(__name__)
+
+DISCOVERY_BOUND = 1000  # models read per token and sweep
+CHAIN_GRACE = timedelta(seconds=60)  # a chain this late is taken for broken and restarted
+STUCK_AFTER = timedelta(minutes=10)  # a sweep lock older than this was left by a dead worker
+
+
+@dataclass
+class SweepReport:
+    calls: int = 0
+    models: int = 0
+    runs: int = 0
+    error: str = ""  # plain words; set when the sweep could not finish
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+class _Stop(Exception):
+    """Dr.Gero is failing as a whole (timeout, 5xx, 429): end this sweep and back off."""
+
+    def __init__(self, error: DrGeroError) -> None:
+        super().__init__(explain(error).message)
+        self.retry_after = error.retry_after if isinstance(error, RateLimitError) else None
+
+
+def _member_refused(error: DrGeroError) -> bool:
+    return isinstance(error, AuthenticationError | PermissionDeniedError)
+
+
+# -- the sweeps --------------------------------------------------------------------------
+
+
+def sweep_discovery(*, bound: int = DISCOVERY_BOUND) -> SweepReport:
+    """Every model the team's tokens can see, and every one of their runs."""
+    report = SweepReport()
+    readers = reading_members()
+    if not readers:
+        return report  # nothing can be read; the history pages say who should add a token
+    try:
+        seen, complete = _list_models(readers, bound, report)
+        if not seen and not complete:
+            report.error = "Dr.Gero refused every member's token the console could use."
+            return report
+        for model_id, (name, members) in seen.items():
+            remember_model(model_id, name)
+            ModelSyncState.objects.filter(pk=model_id, deleted_at__isnull=False).update(
+                deleted_at=None
+            )
+            _read_runs(model_id, _preferred(model_id, members), report)
+        if complete:
+            _mark_deleted(set(seen), readers, report)
+    except _Stop as stop:
+        report.error, report.retry_after = str(stop), stop.retry_after
+    return report
+
+
+def _list_models(
+    readers: list[tuple[Any, DrGeroClient]], bound: int, report: SweepReport
+) -> tuple[dict[str, tuple[str, list[tuple[Any, DrGeroClient]]]], bool]:
+    seen: dict[str, tuple[str, list[tuple[Any, DrGeroClient]]]] = {}
+    complete = True
+    for member, client in readers:
+        count = 0
+        try:
+            for model in client.iter_models(max_items=bound):
+                count += 1
+                seen.setdefault(model.id, (model.name, []))[1].append((member, client))
+        except DrGeroError as exc:
+            if not _member_refused(exc):
+                raise _Stop(exc) from None
+            log.warning("member %s: Dr.Gero refused listing models (%s)", member.pk, exc.status)
+            complete = False
+        report.calls += max(1, -(-count // 50))
+        complete = complete and count < bound
+    return seen, complete
+
+
+def _preferred(model_id: str, members: list[tuple[Any, DrGeroClient]]) -> DrGeroClient:
+    state = ModelSyncState.objects.filter(pk=model_id).only("last_actor_id").first()
+    for member, client in members:
+        if state and member.pk == state.last_actor_id:
+            return client
+    return members[0][1]
+
+
+def _read_runs(model_id: str, client: DrGeroClient, report: SweepReport) -> None:
+    report.calls += 1
+    try:
+        runs = runs_refresh(client=client, model_id=model_id)
+    except NotFoundError:
+        ModelSyncState.objects.filter(pk=model_id).update(deleted_at=timezone.now())
+        return
+    except DrGeroError as exc:
+        if _member_refused(exc):
+            log.warning("model %s: Dr.Gero refused reading its runs (%s)", model_id, exc.status)
+            return
+        raise _Stop(exc) from None
+    report.models += 1
+    report.runs += len(runs)
+    _resolve_unknown_starts(model_id, runs)
+
+
+def _mark_deleted(
+    seen: set[str], readers: list[tuple[Any, DrGeroClient]], report: SweepReport
+) -> None:
+    """A known model no token listed is deleted when every reader's GET says 404."""
+    missing = ModelSyncState.objects.filter(deleted_at__isnull=True).exclude(pk__in=seen)
+    for model_id in missing.values_list("model_id", flat=True):
+        gone = True
+        for _, client in readers:
+            report.calls += 1
+            try:
+                client.get_model(model_id)
+            except NotFoundError:
+                continue
+            except DrGeroError as exc:
+                if _member_refused(exc):
+                    continue
+                raise _Stop(exc) from None
+            gone = False
+            break
+        if gone:
+            ModelSyncState.objects.filter(pk=model_id).update(deleted_at=timezone.now())
+            log.info("model %s is no longer in Dr.Gero; its history stays", model_id)
+
+
+def watched_models() -> list[str]:
+    """Models with a run that may still change, or a start whose outcome is unknown."""
+    runs = RunRecord.objects.filter(category__in=WATCHED_CATEGORIES).values_list(
+        "model_id", flat=True
+    )
+    starts = RunSubmission.objects.filter(state=SubmissionState.UNKNOWN).values_list(
+        "model_id", flat=True
+    )
+    deleted = set(
+        ModelSyncState.objects.filter(deleted_at__isnull=False).values_list("model_id", flat=True)
+    )
+    return sorted((set(runs) | set(starts)) - deleted)
+
+
+def sweep_active() -> SweepReport:
+    """Read the runs of models whose runs may still change; no call when there are none."""
+    report = SweepReport()
+    try:
+        for model_id in watched_models():
+            chosen = sync_member_for(model_id)
+            if chosen is None:
+                break  # no member can read; the pages say so
+            _read_runs(model_id, chosen[1], report)
+    except _Stop as stop:
+        report.error, report.retry_after = str(stop), stop.retry_after
+    return report
+
+
+def _resolve_unknown_starts(model_id: str, runs: list[Any]) -> None:
+    pending = RunSubmission.objects.filter(model_id=model_id, state=SubmissionState.UNKNOWN)
+    for submission in pending.select_related("user"):
+        resolve_pending(
+            user=None,
+            submission=submission,
+            runs=runs,
+            known_ids=set(),
+            sent_at=submission.sent_at or submission.created_at,
+            request=None,
+        )
+
+
+SWEEPS: dict[str, Callable[[], SweepReport]] = {
+    "discovery": sweep_discovery,
+    "active": sweep_active,
+}
+
+
+def interval(name: str) -> float:
+    if name == "discovery":
+        return float(settings.CONSOLE_SYNC_IDLE_SECONDS)
+    return float(settings.CONSOLE_SYNC_ACTIVE_SECONDS)
+
+
+# -- chains ------------------------------------------------------------------------------
+
+
+def chain_link(name: str, chain_id: str) -> float | None:
+    """Run one sweep if ``chain_id`` is the current chain; the delay to the next link, or None."""
+    now = timezone.now()
+    if not SweepState.objects.filter(name=name, chain_id=chain_id).update(last_started_at=now):
+        return None  # a newer chain replaced this one
+    report = SWEEPS[name]()
+    delay = _record(name, report)
+    due = timezone.now() + timedelta(seconds=delay)
+    if not SweepState.objects.filter(name=name, chain_id=chain_id).update(next_due_at=due):
+        return None
+    return delay
+
+
+def chain_busy(name: str, chain_id: str) -> float | None:
+    """The sweep's lock is held: try again shortly, unless the chain was replaced meanwhile."""
+    if SweepState.objects.filter(name=name, chain_id=chain_id).exists():
+        return min(5.0, interval(name))
+    return None
+
+
+def lock_is_stale(name: str) -> bool:
+    """A held lock whose sweep started long ago was left by a worker that died mid-sweep."""
+    state = SweepState.objects.filter(name=name).first()
+    return bool(
+        state and state.last_started_at and state.last_started_at < timezone.now() - STUCK_AFTER
+    )
+
+
+def _record(name: str, report: SweepReport) -> float:
+    now = timezone.now()
+    base = interval(name)
+    if report.ok:
+        fields: dict[str, Any] = {
+            "last_finished_at": now,
+            "failures": 0,
+            "failing_since": None,
+            "last_error": "",
+            "last_calls": report.calls,
+        }
+        if report.calls:
+            fields["last_ok_at"] = now
+        SweepState.objects.filter(name=name).update(**fields)
+        return base
+    state = SweepState.objects.get(name=name)
+    failures = state.failures + 1
+    SweepState.objects.filter(name=name).update(
+        last_finished_at=now,
+        failures=F("failures") + 1,
+        failing_since=state.failing_since or now,
+        last_error=report.error[:300],
+        last_calls=report.calls,
+    )
+    log.warning("%s sweep failed (%s in a row): %s", name, failures, report.error)
+    delay = min(base * 2 ** min(failures, 10), float(settings.CONSOLE_SYNC_MAX_BACKOFF_SECONDS))
+    if report.retry_after is not None:
+        delay = max(
+            delay, min(report.retry_after, float(settings.CONSOLE_SYNC_MAX_BACKOFF_SECONDS))
+        )
+    return max(delay, base)
+
+
+def chains_revive(*, restart_all: bool = False) -> list[tuple[str, str]]:
+    """Start a new chain for each sweep whose chain is missing or late (or every sweep).
+
+    ``restart_all`` (a worker starting) still leaves alone a chain started seconds ago, so
+    several workers starting together make one chain. Returns the (name, chain id) to enqueue.
+    """
+    now = timezone.now()
+    started = []
+    for name in SWEEPS:
+        state, _ = SweepState.objects.get_or_create(name=name)
+        fresh = state.chain_started_at is not None and state.chain_started_at > now - timedelta(
+            seconds=10
+        )
+        late = state.next_due_at is None or state.next_due_at + CHAIN_GRACE < now
+        if fresh or not (late or restart_all):
+            continue
+        chain_id = uuid.uuid4().hex
+        claimed = SweepState.objects.filter(name=name, chain_id=state.chain_id).update(
+            chain_id=chain_id, chain_started_at=now, next_due_at=now
+        )
+        if claimed:
+            started.append((name, chain_id))
+    return started
