@@ -13,8 +13,8 @@ from console.models import AuditEvent
 from console.roles import Role
 from drgero_client.sandbox import DOCUMENTED_LEADERBOARD_ID, SandboxServer
 from drgero_client.sandbox.state import TokenGrant
-from tests.console.worker import sweep
 from tests.console.conftest import HTMX
+from tests.console.worker import sweep
 
 pytestmark = pytest.mark.django_db
 
