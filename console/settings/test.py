@@ -29,13 +29,15 @@ DRGERO_BACKOFF_BASE = 0.01
 DRGERO_RETRY_AFTER_CAP = 0.2
 
 AXES_ENABLED = False
-# Tests run the real consumer or execute queued tasks themselves (tests/console/tasks_helpers).
+# Tests run the real consumer or execute queued tasks themselves (tests/console/worker.py),
+# on SQLite in var/, or on Redis when REDIS_URL is set (CI runs the worker's tests both ways).
 HUEY = {
     **HUEY,  # noqa: F405
-    "huey_class": "huey.SqliteHuey",
-    "connection": {"filename": str(VAR_DIR / "test-huey.sqlite3")},
+    "name": "drgero-console-test",
     "immediate": False,
 }
+if not REDIS_URL:  # noqa: F405
+    HUEY["connection"] = {"filename": str(VAR_DIR / "test-huey.sqlite3")}
 CONSOLE_URL = "http://testserver"
 CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "test-audit-head.json"
 WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,71 @@
+"""The real Huey consumer: started as `run_huey` starts it, it fills the mirror by itself."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core import mail
+from huey.contrib.djhuey import HUEY
+
+import console.tasks  # noqa: F401  (run_huey imports each app's tasks module the same way)
+from console.models import Notice, RunRecord, SweepState
+from console.roles import Role
+from console.services.runs import RunSettings, run_prepare, run_start
+from drgero_client.sandbox import SandboxServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def until(check: Callable[[], Any], *, seconds: float = 20.0) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.1)
+    raise AssertionError("the worker did not get there in time")
+
+
+@pytest.fixture
+def consumer(settings: Any) -> Iterator[Any]:
+    """A consumer with two worker threads and the periodic scheduler, as `make run` starts it."""
+    settings.CONSOLE_SYNC_ACTIVE_SECONDS = 1
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    HUEY.flush()
+    running = HUEY.create_consumer(workers=2, worker_type="thread", initial_delay=0.05)
+    running.start()  # runs the startup hook, which starts both sweep chains
+    yield running
+    running.stop(graceful=True)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    HUEY.flush()
+
+
+def test_a_fresh_console_fills_and_follows_a_run_to_its_end(
+    sandbox: SandboxServer, make_member: Any, consumer: Any
+) -> None:
+    member = make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    member.email = "op@example.org"
+    member.save()
+    expected = {r.id for r in sandbox.state.runs.values() if r.workspace_id == "ws_main"}
+    until(lambda: set(RunRecord.objects.values_list("run_id", flat=True)) >= expected)
+    model_id = sandbox.state.add_model("ws_main", name="Watched")["id"]
+    settings = RunSettings(
+        auto=True,
+        rows=None,
+        algorithm="LAST_N",
+        create_synthetic_data=False,
+        hypertuning_enabled=False,
+    )
+    submission = run_prepare(
+        user=member, model_id=model_id, model_name="Watched", settings=settings
+    )
+    assert run_start(user=member, submission_id=submission.pk).started
+    sandbox.state.clock.advance(7200)
+    until(lambda: Notice.objects.filter(user=member, kind="run_ended").exists())
+    until(lambda: mail.outbox)
+    assert "Watched succeeded" in mail.outbox[0].subject + mail.outbox[0].body
+    assert SweepState.objects.get(name="active").last_ok_at is not None
