@@ -229,12 +229,18 @@ def chain_link(name: str, chain_id: str) -> float | None:
     now = timezone.now()
     if not SweepState.objects.filter(name=name, chain_id=chain_id).update(last_started_at=now):
         return None  # a newer chain replaced this one
-    report = SWEEPS[name]()
-    delay = _record(name, report)
+    _, delay = sweep_once(name)
     due = timezone.now() + timedelta(seconds=delay)
     if not SweepState.objects.filter(name=name, chain_id=chain_id).update(next_due_at=due):
         return None
     return delay
+
+
+def sweep_once(name: str) -> tuple[SweepReport, float]:
+    """Run one sweep and record how it went; the report and the delay to the next one."""
+    SweepState.objects.get_or_create(name=name)
+    report = SWEEPS[name]()
+    return report, _record(name, report)
 
 
 def chain_busy(name: str, chain_id: str) -> float | None:

@@ -19,11 +19,13 @@ PASSWORD = "a-long-test-password-1"  # noqa: S105
 
 
 @pytest.fixture(autouse=True)
-def _empty_queue() -> None:
-    """Each test starts with an empty task queue (the test settings' SQLite Huey)."""
+def _empty_queue_and_cache() -> None:
+    """Each test starts with an empty task queue and cache (member ids repeat across tests)."""
+    from django.core.cache import cache
     from huey.contrib.djhuey import HUEY
 
     HUEY.flush()
+    cache.clear()
 
 
 def store_token(user: Any, token: str, capabilities: dict | None = None) -> DrGeroToken:

@@ -8,12 +8,12 @@ from unittest import mock
 
 from huey.contrib.djhuey import HUEY
 
-from console.services.sweeps import SWEEPS, SweepReport
+from console.services.sweeps import SweepReport, sweep_once
 
 
 def sweep(name: str = "discovery") -> SweepReport:
-    """One sweep, as the worker runs it (without the chain and its lock)."""
-    return SWEEPS[name]()
+    """One sweep, as the worker runs and records it (without the chain and its lock)."""
+    return sweep_once(name)[0]
 
 
 def run_queued(*, limit: int = 50) -> list[str]:

@@ -9,14 +9,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from console.services.sweeps import sweep_discovery
+from console.services.sweeps import sweep_once
 
 
 class Command(BaseCommand):
     help = "Read every model the team's tokens can see, and their runs, into the runs mirror."
 
     def handle(self, **options: Any) -> None:
-        report = sweep_discovery()
+        report, _ = sweep_once("discovery")
         self.stdout.write(
             f"read {report.runs} runs of {report.models} models in {report.calls} Dr.Gero calls"
         )
