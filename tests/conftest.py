@@ -39,3 +39,27 @@ def _console_settings(request: pytest.FixtureRequest, tmp_path, settings) -> Non
     if "sandbox" in request.fixturenames or "sandbox_server" in request.fixturenames:
         server = request.getfixturevalue("sandbox_server")
         settings.DRGERO_API_BASE = server.url
+
+
+@pytest.fixture
+def worker(settings) -> Iterator[object]:  # type: ignore[no-untyped-def]
+    """The real Huey consumer, as `run_huey` starts it: two worker threads and the scheduler.
+
+    Its startup hook starts both sweep chains; the active sweep runs every second here.
+    """
+    import signal
+
+    from huey.contrib.djhuey import HUEY
+
+    import console.tasks  # noqa: F401  (run_huey imports each app's tasks module the same way)
+
+    settings.CONSOLE_SYNC_ACTIVE_SECONDS = 1
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    HUEY.flush()
+    consumer = HUEY.create_consumer(workers=2, worker_type="thread", initial_delay=0.05)
+    consumer.start()
+    yield consumer
+    consumer.stop(graceful=True)
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+    HUEY.flush()

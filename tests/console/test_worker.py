@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core import mail
-from huey.contrib.djhuey import HUEY
 
-import console.tasks  # noqa: F401  (run_huey imports each app's tasks module the same way)
 from console.models import Notice, RunRecord, SweepState
 from console.roles import Role
 from console.services.runs import RunSettings, run_prepare, run_start
@@ -29,23 +26,8 @@ def until(check: Callable[[], Any], *, seconds: float = 20.0) -> Any:
     raise AssertionError("the worker did not get there in time")
 
 
-@pytest.fixture
-def consumer(settings: Any) -> Iterator[Any]:
-    """A consumer with two worker threads and the periodic scheduler, as `make run` starts it."""
-    settings.CONSOLE_SYNC_ACTIVE_SECONDS = 1
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    HUEY.flush()
-    running = HUEY.create_consumer(workers=2, worker_type="thread", initial_delay=0.05)
-    running.start()  # runs the startup hook, which starts both sweep chains
-    yield running
-    running.stop(graceful=True)
-    for sig, handler in saved.items():
-        signal.signal(sig, handler)
-    HUEY.flush()
-
-
 def test_a_fresh_console_fills_and_follows_a_run_to_its_end(
-    sandbox: SandboxServer, make_member: Any, consumer: Any
+    sandbox: SandboxServer, make_member: Any, worker: Any
 ) -> None:
     member = make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
     member.email = "op@example.org"
