@@ -314,6 +314,7 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "urllib3": {"level": "WARNING"},
-        "huey": {"level": "INFO"},
+        # With a handler here, run_huey adds none of its own: its lines are redacted like ours.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 from datetime import timedelta
 
 from drgero_client.sandbox.state import (
@@ -88,6 +89,13 @@ def seed(state: SandboxState, name: str) -> None:
 
 def _seed_demo(state: SandboxState, free_board: str) -> None:
     rng = random.Random(20261126)  # noqa: S311  (repeatable demo data, not security)
+    # The same ids on every start, so a console restarted against a new sandbox finds the
+    # same models and runs again instead of taking the old ones for deleted.
+    ids = random.Random(20261127)  # noqa: S311
+
+    def next_id() -> str:
+        return str(uuid.UUID(int=ids.getrandbits(128), version=4))
+
     now = state.clock.now()
     board_ids = [b[0] for b in LEADERBOARDS]
     model_ids = []
@@ -103,6 +111,7 @@ def _seed_demo(state: SandboxState, free_board: str) -> None:
             }
         model = state.add_model(
             "ws_main",
+            id=next_id(),
             name=label,
             description=description,
             leaderboard_ids=[board_ids[b] for b in boards],
@@ -121,6 +130,7 @@ def _seed_demo(state: SandboxState, free_board: str) -> None:
         outcome = rng.choices(["SUCCEEDED", "FAILED", "CANCELLED"], weights=[7, 2, 1])[0]
         state.add_run(
             model_id,
+            id=next_id(),
             created_at=created,
             outcome=outcome,
             error="Out of memory on the training node." if outcome == "FAILED" else None,
@@ -141,18 +151,26 @@ def _seed_demo(state: SandboxState, free_board: str) -> None:
             },
         )
     # One run queued and one running right now, on models other than the first.
-    state.add_run(model_ids[1], created_at=now - timedelta(seconds=5), queue_seconds=60)
     state.add_run(
-        model_ids[2], created_at=now - timedelta(seconds=90), queue_seconds=30, run_seconds=900
+        model_ids[1], id=next_id(), created_at=now - timedelta(seconds=5), queue_seconds=60
+    )
+    state.add_run(
+        model_ids[2],
+        id=next_id(),
+        created_at=now - timedelta(seconds=90),
+        queue_seconds=30,
+        run_seconds=900,
     )
     free_model = state.add_model(
         "ws_free",
+        id=next_id(),
         name="Weekend Experiment",
         description="A model in the free-plan workspace",
         leaderboard_ids=[free_board],
     )
     state.add_run(
         free_model["id"],
+        id=next_id(),
         created_at=now - timedelta(days=3),
         outcome="SUCCEEDED",
     )

@@ -4,6 +4,7 @@ the console. Ctrl-C stops all three."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -51,6 +52,9 @@ class Command(BaseCommand):
             env=os.environ.copy(),
         )
         self.stdout.write(f"Worker: manage.py run_huey (pid {worker.pid})")
+        # Ctrl-C reaches the whole process group; a plain SIGTERM reaches only this process, so
+        # it too unwinds through the finally below and stops the worker.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
         finally:
