@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench import http_bench
+from bench import http_bench, worker_bench
 from bench.common import ROOT
 
 TARGET_MS = 50.0
@@ -111,6 +111,7 @@ def main() -> int:
     http = http_bench.run()
     kinds = ["sqlite", "postgres"]
     data_results = [data(k) for k in kinds]
+    worker = worker_bench.run()
     took = time.monotonic() - started
     doc = [
         "# Benchmarks",
@@ -127,6 +128,7 @@ def main() -> int:
         "",
         *describe_data(data_results),
         *http_bench.describe_weight(http),
+        *worker_bench.describe(worker),
         "## How the server is set up, and why",
         "",
         f"`{http['gunicorn']}` — two processes (one per core) with eight threads each: pages "
