@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -293,3 +294,17 @@ def test_an_unknown_start_is_resolved_by_the_active_sweep(
     assert submission.state == "succeeded" and submission.run_id
     record = RunRecord.objects.get(run_id=submission.run_id)
     assert record.started_by == member and record.origin == "console"
+
+
+def test_a_token_that_stopped_working_is_skipped_and_logged_without_itself(
+    sandbox: SandboxServer, make_member: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    stale = make_member("stale", Role.VIEWER, token="drgero_sandbox_revoked_0000")
+    caplog.set_level(logging.DEBUG)
+    report = sweep()
+    assert not report.ok and "refused" in report.error
+    assert SweepState.objects.get(name="discovery").failing_since is not None
+    make_member("reader", Role.VIEWER, token="drgero_sandbox_readonly")
+    assert sweep().ok and RunRecord.objects.exists()
+    assert stale.pk and "drgero_sandbox_" not in caplog.text
+    assert "refused listing models (401)" in caplog.text
