@@ -91,13 +91,7 @@ def run_ended(record: RunRecord) -> None:
             created_at=now,
         )
         if starter.email and member_settings(starter).email_my_runs:
-            _once(
-                Delivery,
-                run=record,
-                channel=DeliveryChannel.EMAIL,
-                recipient=str(starter.pk),
-                created_at=now,
-            )
+            _email(record, starter, now)
             emailed.add(starter.pk)
     if record.category == "failed":
         watchers = (
@@ -106,18 +100,22 @@ def run_ended(record: RunRecord) -> None:
             .exclude(email="")
         )
         for member in watchers.exclude(pk__in=emailed):
-            _once(
-                Delivery,
-                run=record,
-                channel=DeliveryChannel.EMAIL,
-                recipient=str(member.pk),
-                created_at=now,
-            )
+            _email(record, member, now)
     if TeamWebhook.objects.exists():
         _once(
             Delivery, run=record, channel=DeliveryChannel.WEBHOOK, recipient="team", created_at=now
         )
     transaction.on_commit(_enqueue_deliveries)
+
+
+def _email(record: RunRecord, member: Any, now: Any) -> None:
+    _once(
+        Delivery,
+        run=record,
+        channel=DeliveryChannel.EMAIL,
+        recipient=str(member.pk),
+        created_at=now,
+    )
 
 
 def _once(model: Any, **fields: Any) -> None:

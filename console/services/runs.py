@@ -384,17 +384,27 @@ def run_sync(
                 "last_actor": user,
             },
         )
-        pending = RunSubmission.objects.filter(model_id=model_id, state=SubmissionState.UNKNOWN)
-        for submission in pending:
-            resolve_pending(
-                user=user,
-                submission=submission,
-                runs=runs,
-                known_ids=set(),
-                sent_at=submission.sent_at or submission.created_at,
-                request=request,
-            )
+        resolve_unknown_starts(model_id=model_id, runs=runs, user=user, request=request)
     return outcome
+
+
+def resolve_unknown_starts(
+    *, model_id: str, runs: list[Run], user: Any = None, request: HttpRequest | None = None
+) -> None:
+    """Match the model's starts whose outcome is unknown against runs Dr.Gero just reported.
+
+    ``user`` is who is looking (None: the worker, recorded as the system).
+    """
+    pending = RunSubmission.objects.filter(model_id=model_id, state=SubmissionState.UNKNOWN)
+    for submission in pending.select_related("user"):
+        resolve_pending(
+            user=user,
+            submission=submission,
+            runs=runs,
+            known_ids=set(),
+            sent_at=submission.sent_at or submission.created_at,
+            request=request,
+        )
 
 
 def run_sync_request(*, user: Any, model_id: str, run_id: str | None = None) -> None:

@@ -29,7 +29,7 @@ from console.models import ModelSyncState, RunRecord, RunSubmission, SubmissionS
 from console.selectors.mirror import WATCHED_CATEGORIES
 from console.services.drgero import explain
 from console.services.mirror import reading_members, remember_model, runs_refresh, sync_member_for
-from console.services.runs import resolve_pending
+from console.services.runs import resolve_unknown_starts
 from drgero_client import (
     AuthenticationError,
     DrGeroClient,
@@ -141,7 +141,7 @@ def _read_runs(model_id: str, client: DrGeroClient, report: SweepReport) -> None
         raise _Stop(exc) from None
     report.models += 1
     report.runs += len(runs)
-    _resolve_unknown_starts(model_id, runs)
+    resolve_unknown_starts(model_id=model_id, runs=runs)
 
 
 def _mark_deleted(
@@ -194,19 +194,6 @@ def sweep_active() -> SweepReport:
     except _Stop as stop:
         report.error, report.retry_after = str(stop), stop.retry_after
     return report
-
-
-def _resolve_unknown_starts(model_id: str, runs: list[Any]) -> None:
-    pending = RunSubmission.objects.filter(model_id=model_id, state=SubmissionState.UNKNOWN)
-    for submission in pending.select_related("user"):
-        resolve_pending(
-            user=None,
-            submission=submission,
-            runs=runs,
-            known_ids=set(),
-            sent_at=submission.sent_at or submission.created_at,
-            request=None,
-        )
 
 
 SWEEPS: dict[str, Callable[[], SweepReport]] = {
