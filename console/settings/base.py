@@ -253,7 +253,13 @@ HUEY = {
     "utc": True,
     "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
     "connection": {"url": REDIS_URL} if REDIS_URL else {"filename": str(VAR_DIR / "huey.sqlite3")},
-    "consumer": {"workers": 2, "worker_type": "thread", "check_worker_health": True},
+    # An idle worker looks at a SQLite queue at least once a second (Redis wakes it at once).
+    "consumer": {
+        "workers": 2,
+        "worker_type": "thread",
+        "check_worker_health": True,
+        "max_delay": 1.0,
+    },
 }
 
 # Email: EMAIL_URL (smtp://user:pass@host:587/?tls=True) or the usual EMAIL_HOST… settings.
