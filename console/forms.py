@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any
 
 from django import forms
@@ -117,7 +118,34 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
 
 
-class AuditFilterForm(forms.Form):
+class DayField(forms.DateField):
+    """A day to filter by: a date the console can count a day on from, or a form error."""
+
+    FIRST, LAST = date(1970, 1, 1), date(2999, 12, 31)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(required=False, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not self.FIRST <= value <= self.LAST:
+            raise forms.ValidationError("Enter a date between 1970 and 2999.")
+
+
+class DateRangeForm(forms.Form):
+    """Filters with a From and To day; To may not come before From."""
+
+    since = DayField(label="From")
+    until = DayField(label="To")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+
+class AuditFilterForm(DateRangeForm):
     actor = forms.CharField(required=False, label="Who")
     action = forms.CharField(required=False, label="Action")
     model = forms.CharField(required=False, label="Model id")
@@ -130,18 +158,8 @@ class AuditFilterForm(forms.Form):
             ("unknown", "Unknown"),
         ],
     )
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "The end date is before the start date.")
-        return data
+    field_order = ["actor", "action", "model", "outcome", "since", "until"]
 
 
 UUID_PATTERN = re.compile(
@@ -361,7 +379,7 @@ class RunStartForm(DatasetFields):
         }
 
 
-class RunFilterForm(forms.Form):
+class RunFilterForm(DateRangeForm):
     status = forms.ChoiceField(
         required=False,
         choices=[
@@ -382,13 +400,9 @@ class RunFilterForm(forms.Form):
         required=False,
         choices=[("", "Any"), ("console", "Console"), ("external", "Outside the console")],
     )
-    since = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
     sort = forms.ChoiceField(required=False, choices=[])
+
+    field_order = ["status", "model", "started_by", "origin", "since", "until", "sort"]
 
     def __init__(
         self, *args: Any, models: list[tuple[str, str]], sorts: dict[str, str], **kwargs: Any
@@ -396,12 +410,6 @@ class RunFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["model"].choices = [("", "Any"), *models]
         self.fields["sort"].choices = list(sorts.items())
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if data.get("since") and data.get("until") and data["since"] > data["until"]:
-            self.add_error("until", "The end date is before the start date.")
-        return data
 
 
 def cadence_choices(keep: str | None = None) -> list[tuple[str, str]]:

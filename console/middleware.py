@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
@@ -49,6 +50,22 @@ class RequestIdMiddleware:
             reset_request_id(token)
         response["X-Request-ID"] = request_id
         return response
+
+
+class DrGeroBudgetMiddleware:
+    """One deadline for all of a page's Dr.Gero calls and their retries (DRGERO_PAGE_BUDGET).
+
+    Past it, calls fail at once as timeouts and the page renders what it has, in plain words.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from console.services.drgero import page_budget
+
+        with page_budget(settings.DRGERO_PAGE_BUDGET):
+            return self.get_response(request)
 
 
 class SlidingSessionMiddleware:

@@ -1,8 +1,27 @@
 """The page map; every URL name lives in the ``console`` namespace."""
 
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
 from console.views import account, audit, auth, health, home, models, runs, schedules, team
+
+
+class DrGeroIdConverter:
+    """A Dr.Gero id in a console URL: UUIDs, and other ids of letters, digits and ``-_.:~``.
+
+    An id made only of dots never matches, and ``/`` cannot, so no id can climb out of the path
+    the client builds for Dr.Gero.
+    """
+
+    regex = r"(?![.]+(?:/|$))[A-Za-z0-9_.:~-]{1,128}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(DrGeroIdConverter, "drgero_id")
 
 console_patterns = [
     path("", home.home, name="home"),
@@ -21,20 +40,20 @@ console_patterns = [
     path("notices/", account.notices_poll, name="notices"),
     path("models/", models.models_list, name="models"),
     path("models/new/", models.model_new, name="model-new"),
-    path("models/<str:model_id>/", models.model_detail_view, name="model-detail"),
-    path("models/<str:model_id>/edit/", models.model_edit, name="model-edit"),
-    path("models/<str:model_id>/delete/", models.model_delete_view, name="model-delete"),
-    path("models/<str:model_id>/runs/", runs.runs_for_model, name="model-runs"),
+    path("models/<drgero_id:model_id>/", models.model_detail_view, name="model-detail"),
+    path("models/<drgero_id:model_id>/edit/", models.model_edit, name="model-edit"),
+    path("models/<drgero_id:model_id>/delete/", models.model_delete_view, name="model-delete"),
+    path("models/<drgero_id:model_id>/runs/", runs.runs_for_model, name="model-runs"),
     path(
-        "models/<str:model_id>/runs/export.csv",
+        "models/<drgero_id:model_id>/runs/export.csv",
         runs.runs_export_for_model,
         name="model-runs-export",
     ),
-    path("models/<str:model_id>/runs/new/", runs.run_new, name="run-new"),
-    path("models/<str:model_id>/sync/", runs.model_sync, name="model-sync"),
-    path("models/<str:model_id>/schedule/", schedules.schedule_page, name="schedule"),
+    path("models/<drgero_id:model_id>/runs/new/", runs.run_new, name="run-new"),
+    path("models/<drgero_id:model_id>/sync/", runs.model_sync, name="model-sync"),
+    path("models/<drgero_id:model_id>/schedule/", schedules.schedule_page, name="schedule"),
     path(
-        "models/<str:model_id>/schedule/summary/",
+        "models/<drgero_id:model_id>/schedule/summary/",
         schedules.schedule_summary,
         name="schedule-summary",
     ),

@@ -98,6 +98,8 @@ class DrGeroClient:
         backoff_base: the first retry's delay in seconds; it doubles each time, with jitter.
         retry_after_cap: the longest ``Retry-After`` waited for; a longer one raises at once.
         total_budget: the most seconds one call may take, retries included.
+        deadline: a ``time.monotonic()`` moment no call may outlast, retries and waits
+            included (a web page's budget for all its calls); None for none.
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class DrGeroClient:
         backoff_base: float = 0.5,
         retry_after_cap: float = 5.0,
         total_budget: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -128,6 +131,7 @@ class DrGeroClient:
         self.total_budget = total_budget or (
             (timeout[0] + timeout[1]) * (self.max_retries + 1) + retry_after_cap
         )
+        self.deadline = deadline
         self._session = session or new_session()
 
     def bound_to(self, session: requests.Session) -> DrGeroClient:
@@ -334,7 +338,11 @@ class DrGeroClient:
         """
         path = template
         if path_args:
-            path = template.replace("{id}", quote(str(path_args[0]), safe=""))
+            ident = str(path_args[0])
+            if ident.strip(".") == "":
+                # Quoting leaves "." and ".." as they are, and they would climb the path.
+                raise ValueError("an empty id or one made of dots is not a Dr.Gero id")
+            path = template.replace("{id}", quote(ident, safe=""))
         url = self.base_url + path
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if authenticated:
@@ -345,11 +353,17 @@ class DrGeroClient:
             data = json.dumps(json_body, separators=(",", ":")).encode()
         idempotent = method == "GET"
         deadline = time.monotonic() + self.total_budget
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
         attempt = 0
         started = time.monotonic()
         while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self._log(method, template, None, started, attempt)
+                raise DrGeroTimeoutError("The time for calling Dr.Gero ran out", request_sent=False)
             try:
-                call = self._send(method, url, headers, params, data, idempotent)
+                call = self._send(method, url, headers, params, data, idempotent, left)
             except DrGeroConnectionError as exc:
                 if idempotent and attempt < self.max_retries:
                     delay = self._backoff(attempt)
@@ -380,7 +394,9 @@ class DrGeroClient:
         params: dict[str, Any] | None,
         data: bytes | None,
         idempotent: bool,
+        left: float,
     ) -> _Call:
+        connect, read = self.timeout
         try:
             response = self._session.request(
                 method,
@@ -388,7 +404,7 @@ class DrGeroClient:
                 headers=headers,
                 params=params,
                 data=data,
-                timeout=self.timeout,
+                timeout=(min(connect, left), min(read, left)),
                 allow_redirects=idempotent,
             )
         except requests.exceptions.ConnectTimeout as exc:

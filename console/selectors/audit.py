@@ -11,6 +11,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from console.models import AuditEvent
+from console.selectors.cursors import cursor_make, cursor_read
 from console.selectors.dates import within_days
 from console.selectors.exports import csv_lines
 
@@ -81,35 +82,44 @@ def deleted_models(model_ids: set[str]) -> set[str]:
 @dataclass(frozen=True)
 class KeysetPage:
     events: list[AuditEvent]
-    newer: int | None  # ?after=… shows the page of newer events
-    older: int | None  # ?before=… shows the page of older events
+    newer: str | None  # ?after=… shows the page of newer events (a signed cursor)
+    older: str | None  # ?before=… shows the page of older events
 
 
-def audit_page(
-    filters: AuditFilters, *, before: int | None = None, after: int | None = None
-) -> KeysetPage:
-    """Newest first, PAGE_SIZE at a time, by sequence number; no count over the table."""
+def _seq(cursor: str | None) -> int | None:
+    read = cursor_read("audit", cursor)
+    return read[1] if read else None
+
+
+def audit_page(filters: AuditFilters, *, before: str = "", after: str = "") -> KeysetPage:
+    """Newest first, PAGE_SIZE at a time, by sequence number; no count over the table.
+
+    ``before`` and ``after`` are signed cursors from an earlier page; others are ignored.
+    """
+    before_seq, after_seq = _seq(before), _seq(after)
+    if after_seq is not None:
+        before_seq = None
     events = audit_filtered(filters)
-    if after is not None:
-        rows = list(events.filter(seq__gt=after).order_by("seq")[: PAGE_SIZE + 1])
+    if after_seq is not None:
+        rows = list(events.filter(seq__gt=after_seq).order_by("seq")[: PAGE_SIZE + 1])
         has_newer = len(rows) > PAGE_SIZE
         rows = list(reversed(rows[:PAGE_SIZE]))
         has_older = bool(rows) and events.filter(seq__lt=rows[-1].seq).exists()
     else:
-        if before is not None:
-            events = events.filter(seq__lt=before)
+        if before_seq is not None:
+            events = events.filter(seq__lt=before_seq)
         rows = list(events.order_by("-seq")[: PAGE_SIZE + 1])
         has_older = len(rows) > PAGE_SIZE
         rows = rows[:PAGE_SIZE]
         has_newer = (
-            before is not None
+            before_seq is not None
             and bool(rows)
             and audit_filtered(filters).filter(seq__gt=rows[0].seq).exists()
         )
     return KeysetPage(
         rows,
-        newer=rows[0].seq if rows and has_newer else None,
-        older=rows[-1].seq if rows and has_older else None,
+        newer=cursor_make("audit", rows[0].seq, rows[0].seq) if rows and has_newer else None,
+        older=cursor_make("audit", rows[-1].seq, rows[-1].seq) if rows and has_older else None,
     )
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 def neutralise(value: Any) -> str:
@@ -32,3 +35,35 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
         yield take()
+
+
+def finished(
+    lines: Iterator[str], *, last_line: Callable[[str], str], on_end: Callable[[str, str], None]
+) -> Iterator[str]:
+    """Stream ``lines``; a failure midway ends the file with a visible line saying so.
+
+    ``on_end(outcome, message)`` runs once: ``succeeded``, ``failed`` (an error) or
+    ``stopped`` (the download was abandoned).
+    """
+    try:
+        yield from lines
+    except GeneratorExit:
+        on_end("stopped", "The download was stopped before the end.")
+        raise
+    except Exception:
+        log.exception("an export failed midway")
+        message = "The export stopped early because of an error; this file is incomplete."
+        on_end("failed", message)
+        yield last_line(message)
+        return
+    on_end("succeeded", "")
+
+
+def csv_error_line(message: str) -> str:
+    return f"# {message}\r\n"
+
+
+def jsonl_error_line(message: str) -> str:
+    import json
+
+    return json.dumps({"error": message}) + "\n"

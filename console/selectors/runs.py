@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from django.db.models.functions import Cast, Substr, TruncDate
 from django.utils import timezone
 
 from console.models import RunRecord
+from console.selectors.cursors import cursor_make, cursor_read
 from console.selectors.dates import within_days
 from console.selectors.exports import csv_lines
 from console.vocabulary import dataset_phrase
@@ -78,34 +78,6 @@ def runs_filtered(filters: RunFilters, *, user: Any = None) -> QuerySet[RunRecor
     return within_days(runs, "created_at", filters.since, filters.until)
 
 
-def _encode(value: Any, pk: int) -> str:
-    if isinstance(value, datetime):
-        text = "d" + value.isoformat()
-    elif value is None:
-        text = "n"
-    elif isinstance(value, int):
-        text = f"i{value}"
-    else:
-        text = "s" + str(value)
-    return base64.urlsafe_b64encode(f"{text}\x1f{pk}".encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[Any, int] | None:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        text, pk = raw.split("\x1f")
-        kind, body = text[0], text[1:]
-        value: Any = {
-            "d": lambda b: datetime.fromisoformat(b),
-            "n": lambda b: None,
-            "i": lambda b: int(b),
-            "s": lambda b: b,
-        }[kind](body)
-        return value, int(pk)
-    except (ValueError, KeyError, IndexError, UnicodeDecodeError):
-        return None
-
-
 NOT_NULL = {"created_at", "category"}
 
 
@@ -155,9 +127,10 @@ def runs_page(
     filters: RunFilters, *, user: Any = None, after: str = "", before: str = ""
 ) -> RunsPage:
     """PAGE_SIZE runs in the chosen order, by keyset; no count over the whole table."""
-    field, descending = SORTS.get(filters.sort, SORTS["newest"])
+    order = filters.sort if filters.sort in SORTS else "newest"
+    field, descending = SORTS[order]
     runs = runs_filtered(filters, user=user).select_related(None)
-    if before and (cursor := _decode(before)):
+    if before and (cursor := cursor_read(order, before)):
         value, pk = cursor
         rows = list(
             runs.filter(_before(field, descending, value, pk)).order_by(
@@ -168,7 +141,7 @@ def runs_page(
         rows = list(reversed(rows[:PAGE_SIZE]))
         has_next = True
     else:
-        if after and (cursor := _decode(after)):
+        if after and (cursor := cursor_read(order, after)):
             runs = runs.filter(_after(field, descending, *cursor))
             has_prev = True
         else:
@@ -181,8 +154,8 @@ def runs_page(
     first, last = rows[0], rows[-1]
     return RunsPage(
         rows,
-        _encode(getattr(last, field), last.pk) if has_next else None,
-        _encode(getattr(first, field), first.pk) if has_prev else None,
+        cursor_make(order, getattr(last, field), last.pk) if has_next else None,
+        cursor_make(order, getattr(first, field), first.pk) if has_prev else None,
     )
 
 

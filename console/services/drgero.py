@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -30,6 +34,21 @@ from drgero_client import (
 )
 
 _local = threading.local()
+# The moment (time.monotonic) by which a web request must be done with Dr.Gero; None outside.
+_page_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "drgero_page_deadline", default=None
+)
+
+
+@contextmanager
+def page_budget(seconds: float) -> Iterator[None]:
+    """Every Dr.Gero call made inside, retries and waits included, ends within ``seconds``."""
+    token = _page_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _page_deadline.reset(token)
+
 
 T = TypeVar("T")
 
@@ -52,6 +71,7 @@ def build_client(token: str) -> DrGeroClient:
         backoff_base=settings.DRGERO_BACKOFF_BASE,
         retry_after_cap=settings.DRGERO_RETRY_AFTER_CAP,
         session=pooled_session(),
+        deadline=_page_deadline.get(),
     )
 
 

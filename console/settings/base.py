@@ -83,6 +83,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "console.middleware.RequestIdMiddleware",
     "console.middleware.HealthCheckMiddleware",
+    "console.middleware.DrGeroBudgetMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -223,6 +224,8 @@ DRGERO_TIMEOUT = drgero_timeout(env("DRGERO_TIMEOUT", "5,20"))
 DRGERO_MAX_RETRIES = 2
 DRGERO_BACKOFF_BASE = 0.5
 DRGERO_RETRY_AFTER_CAP = 5.0
+# One deadline for all of a page's Dr.Gero calls and their retries together.
+DRGERO_PAGE_BUDGET = float(env("DRGERO_PAGE_BUDGET", "8"))
 
 CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "audit-head.json"
 CONSOLE_POLL_SECONDS = 5  # how often run tables re-read the mirror while runs are active

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -20,6 +22,7 @@ from console.selectors.audit import (
     audit_page,
     deleted_models,
 )
+from console.selectors.exports import csv_error_line, finished, jsonl_error_line
 from console.services.audit import Actor, Target, audit_record
 from console.views.htmx import HtmxHttpRequest, render_screen
 
@@ -39,13 +42,6 @@ def _filters(request: HtmxHttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
     )
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
-
-
 def _model_link(event: AuditEvent, deleted: set[str]) -> str | None:
     if event.target_type != "model" or not event.target_id or event.target_id in deleted:
         return None
@@ -60,7 +56,7 @@ def _model_link(event: AuditEvent, deleted: set[str]) -> str | None:
 def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     page = audit_page(
-        filters, before=_int(request.GET.get("before")), after=_int(request.GET.get("after"))
+        filters, before=request.GET.get("before", ""), after=request.GET.get("after", "")
     )
     model_ids = {e.target_id for e in page.events if e.target_type == "model"}
     deleted = deleted_models(model_ids)
@@ -84,23 +80,36 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
     return render_screen(request, "console/audit.html", "audit-results", context)
 
 
-def _export(request: HtmxHttpRequest, kind: str) -> StreamingHttpResponse:
-    _, filters = _filters(request)
-    audit_record(
-        actor=Actor.of(request.user),
-        action="audit.export",
-        outcome="succeeded",
-        target=Target("audit", "", f"audit.{kind}"),
-        changes={"format": kind, "filters": filters.as_dict()},
-        request=request,
+def export_refused(request: HtmxHttpRequest, form: Any, back: str) -> HttpResponse:
+    """Filters that cannot be read: say which, export nothing (shared with the runs export)."""
+    return render(
+        request, "console/export_refused.html", {"errors": form.errors, "back": back}, status=400
     )
+
+
+def _export(request: HtmxHttpRequest, kind: str) -> StreamingHttpResponse | HttpResponse:
+    form, filters = _filters(request)
+    if not form.is_valid():
+        return export_refused(request, form, reverse("console:audit"))
+
+    def record(outcome: str, message: str) -> None:
+        audit_record(
+            actor=Actor.of(request.user),
+            action="audit.export",
+            outcome="succeeded" if outcome == "succeeded" else "failed",
+            target=Target("audit", "", f"audit.{kind}"),
+            changes={"format": kind, "filters": filters.as_dict()},
+            message=message,
+            request=request,
+        )
+
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
     if kind == "csv":
-        response = StreamingHttpResponse(audit_csv_lines(filters), content_type="text/csv")
+        lines = finished(audit_csv_lines(filters), last_line=csv_error_line, on_end=record)
+        response = StreamingHttpResponse(lines, content_type="text/csv")
     else:
-        response = StreamingHttpResponse(
-            audit_jsonl_lines(filters), content_type="application/x-ndjson"
-        )
+        lines = finished(audit_jsonl_lines(filters), last_line=jsonl_error_line, on_end=record)
+        response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
     response["Content-Disposition"] = f'attachment; filename="audit-{stamp}.{kind}"'
     return response
 

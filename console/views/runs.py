@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseStopPolling
 from console.forms import RunFilterForm, RunStartForm
 from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
+from console.selectors.exports import csv_error_line, finished
 from console.selectors.mirror import known_model_name, mirror_freshness
 from console.selectors.runs import (
     CHART_ORDER,
@@ -37,6 +38,7 @@ from console.services.runs import (
     run_start,
     run_sync_request,
 )
+from console.views.audit import export_refused
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen, wants_partial
 from console.views.models import abilities
 
@@ -120,25 +122,31 @@ def runs_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     return _history(request, model_id)
 
 
-def _export(request: HtmxHttpRequest, model_id: str | None) -> StreamingHttpResponse:
-    _, filters = _filters(request, model_id)
+def _export(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
+    form, filters = _filters(request, model_id)
+    if not form.is_valid():
+        history = ("console:model-runs", [model_id]) if model_id else ("console:runs", [])
+        return export_refused(request, form, reverse(history[0], args=history[1]))
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
-    response = StreamingHttpResponse(
-        runs_csv_lines(filters, user=request.user), content_type="text/csv"
+    lines = finished(
+        runs_csv_lines(filters, user=request.user),
+        last_line=csv_error_line,
+        on_end=lambda outcome, message: None,
     )
+    response = StreamingHttpResponse(lines, content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="runs-{stamp}.csv"'
     return response
 
 
 @require_GET
 @requires(Role.VIEWER)
-def runs_export(request: HtmxHttpRequest) -> StreamingHttpResponse:
+def runs_export(request: HtmxHttpRequest) -> HttpResponse:
     return _export(request, None)
 
 
 @require_GET
 @requires(Role.VIEWER)
-def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> StreamingHttpResponse:
+def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     return _export(request, model_id)
 
 

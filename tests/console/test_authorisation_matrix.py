@@ -95,9 +95,7 @@ def test_views_declare_the_role_the_matrix_expects() -> None:
         route = next(p for n, p in PATTERNS if n == name)
         path = "/" + route.replace("<int:user_id>", "1").replace("<uidb64>", "MQ").replace(
             "<token>", "t"
-        ).replace("<uuid:model_id>", SAMPLE_ARGS["model_id"]).replace(
-            "<str:model_id>", SAMPLE_ARGS["model_id"]
-        )
+        ).replace("<drgero_id:model_id>", SAMPLE_ARGS["model_id"])
         view = resolver.resolve(path).func
         assert getattr(view, "required_role", None) == needed, name
 
@@ -105,7 +103,7 @@ def test_views_declare_the_role_the_matrix_expects() -> None:
 def url_for(route: str, target_id: int) -> str:
     path = "/" + route
     for key, value in SAMPLE_ARGS.items():
-        for converter in ("int:", "uuid:", "str:", ""):
+        for converter in ("int:", "uuid:", "str:", "drgero_id:", ""):
             path = path.replace(f"<{converter}{key}>", value.format(target=target_id))
     return path
 

@@ -1,0 +1,156 @@
+"""Found from the outside: requests that once answered 500, hung, walked out of their path or
+lost what was typed. Each test here failed before its fix."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from console.models import AuditEvent
+from console.roles import Role
+from console.services.audit import Actor, Target, audit_record
+from drgero_client import DrGeroClient
+from drgero_client.sandbox import SandboxServer
+from tests.console.worker import sweep
+
+pytestmark = pytest.mark.django_db
+
+LISTS = ["/runs/", "/models/{model}/runs/", "/audit/"]
+EXPORTS = [
+    "/runs/export.csv",
+    "/models/{model}/runs/export.csv",
+    "/audit/export.csv",
+    "/audit/export.jsonl",
+]
+EXTREME_DATES = ["9999-12-31", "0001-01-01", "1969-12-31", "3000-01-01", "2026-02-30", "+1"]
+
+
+@pytest.fixture
+def viewer(login_as: Any, sandbox: SandboxServer) -> Any:
+    client = login_as(Role.VIEWER, token="drgero_sandbox_full")
+    sweep()
+    client.model = next(iter(sandbox.state.models))  # type: ignore[attr-defined]
+    return client
+
+
+@pytest.mark.parametrize("date", EXTREME_DATES)
+@pytest.mark.parametrize("name", ["since", "until"])
+@pytest.mark.parametrize("url", LISTS)
+def test_dates_at_the_extremes_are_form_errors(viewer: Any, url: str, name: str, date: str) -> None:
+    response = viewer.get(url.format(model=viewer.model), {name: date})
+    assert response.status_code == 200
+    assert "field-errors" in response.content.decode()
+
+
+@pytest.mark.parametrize("url", EXPORTS)
+def test_exports_with_unreadable_filters_export_nothing(viewer: Any, url: str) -> None:
+    response = viewer.get(url.format(model=viewer.model), {"until": "9999-12-31"})
+    assert response.status_code == 400
+    assert "The export was not made" in response.content.decode()
+    assert not AuditEvent.objects.filter(action="audit.export").exists()
+
+
+def _raw(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"after": _raw("i1\x1f1")},
+        {"before": _raw("i1\x1f1")},
+        {"sort": "longest", "after": _raw("d2026-01-01T00:00:00\x1f5")},
+        {"sort": "status", "before": _raw("s\x00\x1f-1")},
+        {"after": "x" * 3000},
+        {"before": "a:b:c"},
+    ],
+)
+def test_made_up_run_cursors_are_ignored(viewer: Any, query: dict[str, str]) -> None:
+    first = viewer.get("/runs/").content.decode()
+    response = viewer.get("/runs/", query)
+    assert response.status_code == 200
+    assert response.content.decode().count("<tr") == first.count("<tr")
+
+
+def test_a_cursor_from_another_order_is_ignored(viewer: Any) -> None:
+    from console.selectors.runs import RunFilters, runs_page
+
+    newest = runs_page(RunFilters(), after="")
+    cursor = newest.next_cursor or runs_page(RunFilters()).prev_cursor
+    from console.selectors.cursors import cursor_make
+
+    made = cursor_make("newest", newest.runs[-1].created_at, newest.runs[-1].pk)
+    longest = viewer.get("/runs/", {"sort": "longest", "after": made})
+    assert longest.status_code == 200
+    assert cursor is None or isinstance(cursor, str)
+
+
+@pytest.mark.parametrize(
+    "path", ["/models/../", "/models/./", "/models/../sync/", "/models/%2e%2e/", "/models/./runs/"]
+)
+def test_model_ids_cannot_walk_out_of_their_path(
+    login_as: Any, sandbox: SandboxServer, path: str
+) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    response = operator.post(path) if path.endswith("sync/") else operator.get(path)
+    assert response.status_code == 404
+    assert sandbox.state.seen == []
+
+
+@pytest.mark.parametrize("ident", ["", ".", "..", "..."])
+def test_the_client_refuses_ids_made_of_dots(sandbox: SandboxServer, ident: str) -> None:
+    client = DrGeroClient(sandbox.url, "drgero_sandbox_full")
+    with pytest.raises(ValueError, match="not a Dr.Gero id"):
+        client.get_model(ident)
+    assert sandbox.state.seen == []
+
+
+def test_an_export_that_fails_midway_says_so_in_the_file_and_the_log(
+    viewer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        audit_record(
+            actor=Actor(None, "system"),
+            action="model.update",
+            outcome="succeeded",
+            target=Target("model", f"m{n}", "M"),
+        )
+    from console.selectors import audit as audit_selectors
+
+    real = audit_selectors._rows
+
+    def breaks(filters: Any) -> Any:
+        rows = real(filters)
+        yield next(rows)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(audit_selectors, "_rows", breaks)
+    response = viewer.get("/audit/export.csv")
+    body = b"".join(response.streaming_content).decode()
+    assert response.status_code == 200
+    assert body.rstrip().endswith(
+        "# The export stopped early because of an error; this file is incomplete."
+    )
+    event = AuditEvent.objects.get(action="audit.export")
+    assert event.outcome == "failed" and "stopped early" in event.message
+
+
+def test_a_finished_export_is_audited_as_succeeded(viewer: Any) -> None:
+    response = viewer.get("/audit/export.jsonl")
+    b"".join(response.streaming_content)
+    assert AuditEvent.objects.get(action="audit.export").outcome == "succeeded"
+
+
+def test_pages_share_one_deadline_for_dr_gero(
+    login_as: Any, sandbox: SandboxServer, settings: Any
+) -> None:
+    settings.DRGERO_PAGE_BUDGET = 1.0
+    settings.DRGERO_TIMEOUT = (1.0, 0.6)
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    sandbox.arm(r"/api/models", method="GET", kind="delay", delay_s=0.8)
+    response = operator.get("/models/")
+    assert response.status_code in (502, 504)
+    # 0.6 s read timeout, retried: without the page's deadline three tries would be made.
+    assert sandbox.state.count("GET", r"/api/models") <= 2
