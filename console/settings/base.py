@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -264,6 +265,12 @@ HUEY = {
         "max_delay": 1.0,
     },
 }
+
+if not REDIS_URL:
+    # Huey opens its SQLite queue as the app loads; the directory must be there by then.
+    # On a read-only or missing volume Huey's own error names the file.
+    with contextlib.suppress(OSError):
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 # Email: EMAIL_URL (smtp://user:pass@host:587/?tls=True) or the usual EMAIL_HOST… settings.
 EMAIL_URL = env("EMAIL_URL")
