@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -13,7 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from console.forms import DeleteModelForm, ModelForm
 from console.models import ModelSyncState
 from console.roles import Role, has_role, requires
-from console.selectors.mirror import latest_runs, mirror_freshness, model_recent_runs
+from console.selectors.mirror import (
+    known_model_name,
+    latest_runs,
+    mirror_freshness,
+    model_recent_runs,
+)
 from console.services.drgero import Problem
 from console.services.mirror import remember_model
 from console.services.models import (
@@ -80,6 +86,25 @@ def models_list(request: HtmxHttpRequest) -> HttpResponse:
         context,
         status=_status(outcome.problem),
     )
+
+
+@dataclass(frozen=True)
+class ModelStandIn:
+    """A model as the console last saw it, for a form while Dr.Gero cannot say more."""
+
+    id: str
+    name: str
+    schedule: Any = None
+
+
+TRANSIENT = ("unavailable", "busy", "bad_answer", "error")
+
+
+def stand_in(model_id: str, problem: Problem | None) -> ModelStandIn | None:
+    """When Dr.Gero failed for a passing reason, a stand-in that keeps a form on the page."""
+    if problem is None or problem.kind not in TRANSIENT:
+        return None
+    return ModelStandIn(model_id, known_model_name(model_id) or "this model")
 
 
 def _form_screen(
@@ -159,10 +184,27 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
 def model_edit(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     current = model_get(user=request.user, model_id=model_id)
     if current.value is None:
+        kept = stand_in(model_id, current.problem) if request.method == "POST" else None
+        if kept is not None:
+            # Nothing is lost: the form comes back as typed, with the problem above it.
+            picked = "leaderboards" in request.POST or "leaderboard_ids" not in request.POST
+            form = ModelForm(
+                request.POST,
+                leaderboards=[] if picked else None,
+                keep_ids=request.POST.getlist("leaderboards"),
+                keep_mode=request.POST.get("creation_mode"),
+            )
+            form.is_valid()
+            return _form_screen(request, form, model=kept, problem=current.problem, status=503)
         return render(
             request,
             "console/model_form.html",
-            {"form": None, "problem": current.problem, **abilities(request)},
+            {
+                "form": None,
+                "problem": current.problem,
+                "model": stand_in(model_id, current.problem),
+                **abilities(request),
+            },
             status=_status(current.problem),
         )
     model = current.value

@@ -40,7 +40,7 @@ from console.services.runs import (
 )
 from console.views.audit import export_refused
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen, wants_partial
-from console.views.models import abilities
+from console.views.models import abilities, stand_in
 
 
 def _model_choices() -> list[tuple[str, str]]:
@@ -166,12 +166,18 @@ def _start_screen(
 @requires(Role.OPERATOR)
 def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     current = model_get(user=request.user, model_id=model_id)
-    if current.value is None:
-        status = current.problem.page_status if current.problem else 502
-        return _start_screen(request, {"problem": current.problem, "form": None}, status)
-    model = current.value
-    remember_model(model.id, model.name, actor=request.user)
-    base = {"model": model}
+    model: Any = current.value
+    base: dict[str, Any] = {"model": model}
+    if model is None:
+        model = stand_in(model_id, current.problem) if request.method == "POST" else None
+        if model is None:
+            status = current.problem.page_status if current.problem else 502
+            return _start_screen(request, {"problem": current.problem, "form": None}, status)
+        # Dr.Gero is failing for now: the preview and confirmation go on from what was typed,
+        # and the start itself says whether it could be sent.
+        base = {"model": model, "problem": current.problem}
+    else:
+        remember_model(model.id, model.name, actor=request.user)
     if request.method == "GET":
         return _start_screen(request, {**base, "form": RunStartForm()})
     if request.POST.get("step") == "confirm":

@@ -20,7 +20,7 @@ from console.services.schedules import (
     schedule_update,
 )
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
-from console.views.models import abilities
+from console.views.models import abilities, stand_in
 
 
 def _screen(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -39,6 +39,21 @@ def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     current = schedule_read(user=request.user, model_id=model_id)
     if current.value is None:
         problem = current.problem
+        kept = stand_in(model_id, problem) if request.method == "POST" else None
+        if kept is not None and has_role(request.user, Role.OPERATOR):
+            # The schedule as typed comes back with the problem; it can be confirmed once
+            # Dr.Gero answers again, since the confirmation shows the schedule before and after.
+            form = ScheduleForm(request.POST, keep_cadence=request.POST.get("cadence"))
+            form.is_valid()
+            context = {
+                "model": kept,
+                "problem": problem,
+                "form": form,
+                "current_sentence": "Dr.Gero could not be reached, so the schedule it has now "
+                "is not known.",
+                "sentence": "",
+            }
+            return _screen(request, context, 503)
         status = problem.page_status if problem is not None else 200
         return _screen(request, {"problem": problem, "form": None}, status)
     model = current.value

@@ -154,3 +154,73 @@ def test_pages_share_one_deadline_for_dr_gero(
     assert response.status_code in (502, 504)
     # 0.6 s read timeout, retried: without the page's deadline three tries would be made.
     assert sandbox.state.count("GET", r"/api/models") <= 2
+
+
+TRANSIENT_FAULTS = {
+    "500": {"status": 500},
+    "502": {"status": 502},
+    "503": {"status": 503},
+    "429": {"status": 429, "headers": {"Retry-After": "1"}},
+    "nonjson": {"kind": "nonjson"},
+    "drop": {"kind": "drop"},
+}
+MODEL_GET = r"/api/models/[^/]+"
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=list(TRANSIENT_FAULTS))
+def test_the_edit_form_keeps_what_was_typed_when_dr_gero_fails(
+    login_as: Any, sandbox: SandboxServer, fault: str
+) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    model_id = sandbox.state.add_model("ws_main", name="Kept Model")["id"]
+    sweep()  # the console has seen the model's name
+    sandbox.arm(MODEL_GET, method="GET", **TRANSIENT_FAULTS[fault])
+    typed = {"name": "Kept Model v2", "description": "Typed with care", "creation_mode": "auto"}
+    response = operator.post(f"/models/{model_id}/edit/", typed)
+    body = response.content.decode()
+    assert response.status_code == 503
+    assert "Edit Kept Model" in body and "New model" not in body
+    assert 'value="Kept Model v2"' in body and "Typed with care" in body
+    assert "Dr.Gero" in body and "banner" in body
+    assert sandbox.state.count("PATCH", MODEL_GET) == 0
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=list(TRANSIENT_FAULTS))
+def test_the_run_preview_goes_on_from_what_was_typed_when_dr_gero_fails(
+    login_as: Any, sandbox: SandboxServer, fault: str
+) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    model_id = sandbox.state.add_model("ws_main", name="Kept Model")["id"]
+    sweep()
+    sandbox.arm(MODEL_GET, method="GET", **TRANSIENT_FAULTS[fault])
+    typed = {"size": "rows", "rows": "4321", "algorithm": "RANDOM_SHUFFLE"}
+    response = operator.post(f"/models/{model_id}/runs/new/", typed)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "Start a fine-tune run of Kept Model" in body
+    assert "a random sample of 4,321 rows" in body  # the confirmation, from what was typed
+    assert sandbox.state.count("POST", r"/api/models/[^/]+/fine-tune/run") == 0
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=list(TRANSIENT_FAULTS))
+def test_the_schedule_form_keeps_what_was_typed_when_dr_gero_fails(
+    login_as: Any, sandbox: SandboxServer, fault: str
+) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    model_id = sandbox.state.add_model("ws_main", name="Kept Model")["id"]
+    sweep()
+    sandbox.arm(MODEL_GET, method="GET", **TRANSIENT_FAULTS[fault])
+    typed = {
+        "enabled": "on",
+        "cadence": "DAILY",
+        "size": "rows",
+        "rows": "2345",
+        "algorithm": "LAST_N",
+        "step": "confirm",
+    }
+    response = operator.post(f"/models/{model_id}/schedule/", typed)
+    body = response.content.decode()
+    assert response.status_code == 503
+    assert "Fine-tune schedule of Kept Model" in body
+    assert 'value="2345"' in body and "could not be reached" in body
+    assert sandbox.state.count("PATCH", MODEL_GET) == 0
