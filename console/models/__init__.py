@@ -1,6 +1,7 @@
 """The console's own records: tokens, the runs mirror, notices and the audit log."""
 
 from console.models.audit import AuditEvent
+from console.models.intents import CreateIntent
 from console.models.notices import (
     Delivery,
     DeliveryChannel,
@@ -22,6 +23,7 @@ from console.models.tokens import DrGeroToken
 
 __all__ = [
     "AuditEvent",
+    "CreateIntent",
     "Delivery",
     "DeliveryChannel",
     "DeliveryState",

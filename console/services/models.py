@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import math
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils import timezone
 
+from console.models import CreateIntent
 from console.services.audit import Target, audit_attempt
 from console.services.drgero import Outcome, Problem, explain, pooled_session
 from console.services.tokens import member_call, member_client
@@ -167,26 +171,89 @@ def model_fields(model: Model) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class CreateResult:
+    model: Model | None = None
+    problem: Problem | None = None
+    # The intent was sent before: ``model`` is what it made (found, or known), nothing new sent.
+    already: bool = False
+
+
 def model_create(
-    *, user: Any, fields: dict[str, Any], request: HttpRequest | None = None
-) -> Outcome[Model]:
-    """Create a model in Dr.Gero and record ``model.create``."""
+    *,
+    user: Any,
+    fields: dict[str, Any],
+    intent: uuid.UUID | None = None,
+    request: HttpRequest | None = None,
+) -> CreateResult:
+    """Create a model in Dr.Gero and record ``model.create``; one model per intent.
+
+    A form's intent id makes a resubmission safe: a create that succeeded is not sent again,
+    and after a create whose outcome is unknown the console looks for the model it may have
+    made (by name, among models made since) before sending again.
+    """
     sent = {k: fields[k] for k in EDITABLE if k in fields}
+    intent = intent or uuid.uuid4()
+    record, _ = CreateIntent.objects.get_or_create(
+        pk=intent, user=user, defaults={"name": sent["name"][:300]}
+    )
+    if record.state == "succeeded":
+        return CreateResult(_model_known(user, record.model_id), already=True)
+    if record.state == "unknown" and (found := _made_since(user, sent["name"], record)):
+        CreateIntent.objects.filter(pk=record.pk).update(state="succeeded", model_id=found.id)
+        audit_attempt(
+            user=user,
+            action="model.create.resolved",
+            target=Target("model", found.id, found.name),
+            problem=None,
+            changes={"after": sent},
+            request=request,
+        )
+        return CreateResult(found, already=True)
+    claimed = CreateIntent.objects.filter(
+        pk=record.pk, state__in=("pending", "failed", "unknown")
+    ).update(state="sending", sent_at=timezone.now())
+    if not claimed:
+        return CreateResult(already=True)  # another tab or a double click is sending it now
     outcome = member_call(user, lambda c: c.create_model(**sent), write=True)
-    if outcome.problem and outcome.problem.needs_token:
-        return outcome
     model = outcome.value
+    problem = outcome.problem
+    if problem is None and model is not None:
+        state = "succeeded"
+    else:
+        state = "failed" if problem is None or problem.nothing_changed else "unknown"
+    CreateIntent.objects.filter(pk=record.pk).update(
+        state=state, model_id=model.id if model else ""
+    )
+    if problem and problem.needs_token:
+        return CreateResult(problem=problem)
     target = Target("model", model.id if model else "", model.name if model else sent["name"])
     audit_attempt(
         user=user,
         action="model.create",
         target=target,
-        problem=outcome.problem,
+        problem=problem,
         changes={"after": sent},
         request=request,
     )
     forget_search_cache(user)
-    return outcome
+    return CreateResult(model, problem)
+
+
+def _model_known(user: Any, model_id: str) -> Model | None:
+    return model_get(user=user, model_id=model_id).value if model_id else None
+
+
+def _made_since(user: Any, name: str, record: CreateIntent) -> Model | None:
+    """The one model named ``name`` made since the unknown create was sent, if Dr.Gero says."""
+    since = (record.sent_at or record.created_at) - timedelta(minutes=5)
+    outcome = member_call(user, lambda c: list(c.iter_models(max_items=SEARCH_BOUND)))
+    matches = [
+        m
+        for m in outcome.value or []
+        if m.name == name and (m.created_at is None or m.created_at >= since)
+    ]
+    return matches[0] if len(matches) == 1 else None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,8 +116,10 @@ def _form_screen(
     problem: Problem | None = None,
     picker_problem: Problem | None = None,
     status: int = 200,
+    intent: uuid.UUID | None = None,
 ) -> HttpResponse:
     context = {
+        "intent": intent,
         "form": form,
         "model": model,
         "problem": problem,
@@ -140,23 +143,45 @@ def _apply_field_errors(form: ModelForm, problem: Problem) -> None:
 @requires(Role.OPERATOR)
 def model_new(request: HtmxHttpRequest) -> HttpResponse:
     picker = leaderboard_picker(user=request.user)
+    # The form carries one intent id: sending it again never creates a second model.
+    intent = _intent(request.POST.get("intent")) if request.method == "POST" else uuid.uuid4()
     if picker.problem and picker.problem.needs_token:
         return _form_screen(request, ModelForm(leaderboards=[]), problem=picker.problem)
     if request.method == "GET":
         return _form_screen(
-            request, ModelForm(leaderboards=picker.leaderboards), picker_problem=picker.problem
+            request,
+            ModelForm(leaderboards=picker.leaderboards),
+            picker_problem=picker.problem,
+            intent=intent,
         )
     form = ModelForm(request.POST, leaderboards=picker.leaderboards)
     if not form.is_valid():
-        return _form_screen(request, form, picker_problem=picker.problem, status=422)
-    outcome = model_create(user=request.user, fields=form.api_fields(), request=request)
-    if outcome.problem is not None or outcome.value is None:
-        problem = outcome.problem
+        return _form_screen(request, form, picker_problem=picker.problem, status=422, intent=intent)
+    result = model_create(
+        user=request.user, fields=form.api_fields(), intent=intent, request=request
+    )
+    if result.model is None:
+        problem = result.problem
         if problem is not None:
             _apply_field_errors(form, problem)
-        return _form_screen(request, form, problem=problem, status=422)
-    messages.success(request, f"“{outcome.value.name}” was created in Dr.Gero.")
-    return redirect_after_success(request, reverse("console:model-detail", args=[outcome.value.id]))
+        elif result.already:
+            messages.info(request, "This model is being created already; check the list.")
+            return redirect_after_success(request, reverse("console:models"))
+        return _form_screen(request, form, problem=problem, status=422, intent=intent)
+    if result.already:
+        messages.info(
+            request, f"“{result.model.name}” was created already; nothing was sent again."
+        )
+    else:
+        messages.success(request, f"“{result.model.name}” was created in Dr.Gero.")
+    return redirect_after_success(request, reverse("console:model-detail", args=[result.model.id]))
+
+
+def _intent(value: str | None) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return uuid.uuid4()
 
 
 @require_GET

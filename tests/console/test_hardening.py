@@ -224,3 +224,49 @@ def test_the_schedule_form_keeps_what_was_typed_when_dr_gero_fails(
     assert "Fine-tune schedule of Kept Model" in body
     assert 'value="2345"' in body and "could not be reached" in body
     assert sandbox.state.count("PATCH", MODEL_GET) == 0
+
+
+def _create_form(**extra: str) -> dict[str, str]:
+    return {"name": "Once Only", "description": "", "creation_mode": "auto", **extra}
+
+
+def test_a_create_sent_again_after_an_unknown_outcome_makes_no_second_model(
+    login_as: Any, sandbox: SandboxServer
+) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    page = operator.get("/models/new/").content.decode()
+    intent = page.split('name="intent" value="')[1].split('"')[0]
+    # Dr.Gero makes the model, then the answer is lost: the outcome is unknown.
+    sandbox.arm(r"/api/models", method="POST", kind="drop", apply=True, times=1)
+    first = operator.post("/models/new/", _create_form(intent=intent))
+    assert first.status_code == 422 and "may or may not" in first.content.decode()
+    again = operator.post("/models/new/", _create_form(intent=intent))
+    assert again.status_code == 302
+    made = [m for m in sandbox.state.models.values() if m["name"] == "Once Only"]
+    assert len(made) == 1 and again["Location"] == f"/models/{made[0]['id']}/"
+    assert sandbox.state.count("POST", r"/api/models") == 1
+    resolved = AuditEvent.objects.get(action="model.create.resolved")
+    assert resolved.target_id == made[0]["id"]
+    # And a third submission of the same intent sends nothing either.
+    operator.post("/models/new/", _create_form(intent=intent))
+    assert sandbox.state.count("POST", r"/api/models") == 1
+
+
+def test_a_create_that_surely_failed_may_be_sent_again(
+    login_as: Any, sandbox: SandboxServer
+) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    intent = "5f0c4a52-1111-4c1e-9a51-0c4b5b9d2f10"
+    sandbox.arm(r"/api/models", method="POST", status=409, times=1)
+    assert operator.post("/models/new/", _create_form(intent=intent)).status_code == 422
+    assert operator.post("/models/new/", _create_form(intent=intent)).status_code == 302
+    assert len([m for m in sandbox.state.models.values() if m["name"] == "Once Only"]) == 1
+
+
+def test_a_double_submitted_create_makes_one_model(login_as: Any, sandbox: SandboxServer) -> None:
+    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    intent = "5f0c4a52-2222-4c1e-9a51-0c4b5b9d2f10"
+    for _ in range(3):
+        operator.post("/models/new/", _create_form(intent=intent))
+    assert len([m for m in sandbox.state.models.values() if m["name"] == "Once Only"]) == 1
+    assert sandbox.state.count("POST", r"/api/models") == 1

@@ -118,7 +118,7 @@ def test_create_is_audited_with_what_was_sent(sandbox: SandboxServer, operator: 
         "continuous_self_learning": False,
         "hypertuning_parameters": False,
     }
-    created = model_create(user=operator, fields=fields).value
+    created = model_create(user=operator, fields=fields).model
     assert created is not None and created.name == "Fresh"
     event = AuditEvent.objects.get(action="model.create")
     assert (event.outcome, event.target_id) == ("succeeded", created.id)
