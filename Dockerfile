@@ -41,4 +41,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://localhost:8000/healthz', timeout=4).status == 200 else 1)"]
 # Threaded workers: pages wait on Dr.Gero, so threads keep the CPU busy while calls are out.
 # The worker timeout (120 s) outlasts the client's whole budget for one call, retries included.
-CMD ["gunicorn", "console.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "120", "--graceful-timeout", "30", "--no-control-socket", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+CMD ["gunicorn", "console.wsgi:application", "--bind", "0.0.0.0:8000", "--worker-class", "gthread", "--workers", "2", "--threads", "8", "--timeout", "120", "--graceful-timeout", "30", "--no-control-socket", "--access-logfile", "-", "--logger-class", "console.gunicorn_logging.RedactingLogger", "--forwarded-allow-ips", "*"]

@@ -330,6 +330,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "urllib3": {"level": "WARNING"},
+        # The development server's access log: query strings may hold a pasted token.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         # With a handler here, run_huey adds none of its own: its lines are redacted like ours.
         "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

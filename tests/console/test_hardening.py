@@ -270,3 +270,27 @@ def test_a_double_submitted_create_makes_one_model(login_as: Any, sandbox: Sandb
         operator.post("/models/new/", _create_form(intent=intent))
     assert len([m for m in sandbox.state.models.values() if m["name"] == "Once Only"]) == 1
     assert sandbox.state.count("POST", r"/api/models") == 1
+
+
+def test_the_development_servers_access_log_is_redacted() -> None:
+    import logging
+
+    canary = "drgero_devservercanary0123456789"
+    logger = logging.getLogger("django.server")
+    from console.logs import RedactTokensFilter
+
+    (handler,) = [  # the console's own handler, with its redacting filter
+        h for h in logger.handlers if any(isinstance(f, RedactTokensFilter) for f in h.filters)
+    ]
+    record = logger.makeRecord(
+        "django.server",
+        logging.INFO,
+        __file__,
+        1,
+        '"GET /models/?q=%s HTTP/1.1" 200',
+        (canary,),
+        None,
+    )
+    assert handler.filter(record)
+    text = handler.format(record)
+    assert "GET /models/?q=drgero_[redacted]" in text and canary not in text

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -127,8 +128,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
     cmd = dockerfile_cmd()
     cmd[cmd.index("--bind") + 1] = f"127.0.0.1:{port}"
     server = subprocess.Popen(
-        cmd, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        cmd, cwd=app, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
+    reader = threading.Thread(target=lambda: SERVER_LOG.extend(server.stdout or []), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -141,6 +144,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+SERVER_LOG: list[str] = []  # what gunicorn printed, its access log included
 
 
 def get(
@@ -201,3 +207,16 @@ def test_the_log_in_page_and_a_signed_in_page_behind_the_proxy(served: tuple[int
     session = cookies_from(headers)["sessionid"]
     status, _, body = get(port, "/audit/", {**proxy, "Cookie": f"sessionid={session}"})
     assert status == 200 and "Audit log" in body and "first-admin" in body
+
+
+def test_the_access_log_redacts_token_shaped_text(served: tuple[int, dict]) -> None:
+    port, _ = served
+    canary = "drgero_accesslogcanary0123456789"
+    get(port, f"/healthz?q={canary}", {"Host": "localhost", "Referer": f"https://x/?t={canary}"})
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not any("/healthz?q=" in line for line in SERVER_LOG):
+        time.sleep(0.1)
+    lines = [line for line in SERVER_LOG if "/healthz?q=" in line]
+    assert lines, "the access log line was not written"
+    assert canary not in "".join(SERVER_LOG)
+    assert "drgero_[redacted]" in lines[0]
