@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from console.roles import Role
 from console.services.notices import webhook_url_problem
@@ -83,6 +85,11 @@ class TokenForm(forms.Form):
         return token
 
 
+def username_key(name: str) -> str:
+    """What two usernames that look alike share: NFKC, then case-folded."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150, help_text="What they type to log in.")
     email = forms.EmailField(required=False, help_text="Optional; for your records.")
@@ -100,8 +107,19 @@ class MemberAddForm(forms.Form):
     )
 
     def clean_username(self) -> str:
-        username = self.cleaned_data["username"]
-        if get_user_model().objects.filter(username__iexact=username).exists():
+        """NFKC-normalised; no invisible or control characters, spaces or markup; and not a
+        name that reads the same as a member's once normalised and case-folded."""
+        typed = self.cleaned_data["username"]
+        if any(unicodedata.category(c)[0] in "CZ" for c in typed):
+            raise forms.ValidationError(
+                "Use letters, digits and @ . + - _ only: no spaces, line breaks or invisible "
+                "characters."
+            )
+        username = unicodedata.normalize("NFKC", typed)
+        UnicodeUsernameValidator()(username)
+        folded = username_key(username)
+        names = get_user_model().objects.values_list("username", flat=True)
+        if any(username_key(name) == folded for name in names):
             raise forms.ValidationError("A member with this username already exists.")
         return username
 

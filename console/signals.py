@@ -1,7 +1,9 @@
-"""Signal receivers: the SQLite function the audit triggers call."""
+"""Signal receivers: the SQLite function the audit triggers call, and private SQLite files."""
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import Any
 
 from django.db.backends.signals import connection_created
@@ -26,3 +28,21 @@ def register_sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> No
         connection.connection.create_function(
             "console_audit_flush_allowed", 0, _audit_flush_allowed
         )
+
+
+@receiver(connection_created)
+def keep_sqlite_files_private(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """The database and its -wal and -shm files are readable by their owner only (0600), like
+    the key files beside them. SQLite gives new -wal and -shm files the database's own mode."""
+    if connection.vendor != "sqlite":
+        return
+    name = str(connection.settings_dict["NAME"])
+    if name == ":memory:" or name.startswith("file:"):
+        return
+    for path in (name, f"{name}-wal", f"{name}-shm"):
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            continue
+        if mode & 0o077:
+            os.chmod(path, 0o600)

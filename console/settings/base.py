@@ -131,7 +131,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (SQLite then keeps that mode)."""
+    if path.parent.is_dir() and not path.exists():
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    private_file(Path(DATABASES["default"]["NAME"]))
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
@@ -159,6 +169,7 @@ SESSION_COOKIE_AGE = int(env("CONSOLE_SESSION_IDLE_SECONDS", str(8 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "console.views.errors.csrf_failure"
 
 LANGUAGE_CODE = "en"
 TIME_ZONE = env("CONSOLE_TIME_ZONE", "UTC")
@@ -271,6 +282,7 @@ if not REDIS_URL:
     # On a read-only or missing volume Huey's own error names the file.
     with contextlib.suppress(OSError):
         VAR_DIR.mkdir(parents=True, exist_ok=True)
+        private_file(VAR_DIR / "huey.sqlite3")
 
 # Email: EMAIL_URL (smtp://user:pass@host:587/?tls=True) or the usual EMAIL_HOST… settings.
 EMAIL_URL = env("EMAIL_URL")

@@ -138,3 +138,15 @@ def outcome(value: str) -> str:
         icon,
         label,
     )
+
+
+@register.simple_tag
+def lockout_wait() -> str:
+    """How long a lock-out lasts, in words (``15 minutes``), from AXES_COOLOFF_TIME in hours."""
+    from django.conf import settings
+
+    minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

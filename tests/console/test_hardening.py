@@ -294,3 +294,88 @@ def test_the_development_servers_access_log_is_redacted() -> None:
     assert handler.filter(record)
     text = handler.format(record)
     assert "GET /models/?q=drgero_[redacted]" in text and canary not in text
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("demo\u200b", "invisible"),
+        ("de\u00admo", "invisible"),
+        ("two words", "no spaces"),
+        ("line\nbreak", "line breaks"),
+        ("<b>bold</b>", "Enter a valid username"),
+        ("DEMO", "already exists"),
+        ("ｄｅｍｏ", "already exists"),  # fullwidth letters: NFKC makes them "demo"
+        ("Demo", "already exists"),
+    ],
+)
+def test_usernames_that_would_impersonate_are_refused(
+    login_as: Any, make_member: Any, typed: str, words: str
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    make_member("demo", Role.VIEWER)
+    admin = login_as(Role.ADMIN)
+    before = get_user_model().objects.count()
+    response = admin.post("/team/add/", {"username": typed, "role": "viewer"})
+    assert response.status_code == 422
+    assert words in response.content.decode()
+    assert get_user_model().objects.count() == before
+
+
+def test_a_username_is_stored_normalised(login_as: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    admin = login_as(Role.ADMIN)
+    response = admin.post("/team/add/", {"username": "ｏｌｇａ", "role": "viewer"})
+    assert response.status_code in (200, 302)
+    assert get_user_model().objects.filter(username="olga").exists()
+
+
+def test_the_sqlite_files_are_private(tmp_path: Any) -> None:
+    import os
+    import stat
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL keeps no files of ours")
+    AuditEvent.objects.exists()  # the connection is open, and WAL mode made its files
+    name = connection.settings_dict["NAME"]
+    modes = {
+        suffix: stat.S_IMODE(os.stat(name + suffix).st_mode)
+        for suffix in ("", "-wal", "-shm")
+        if os.path.exists(name + suffix)
+    }
+    assert modes and all(mode == 0o600 for mode in modes.values()), modes
+
+    from console.settings.base import private_file
+
+    fresh = tmp_path / "new.sqlite3"
+    private_file(fresh)
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o600
+
+
+def test_a_csrf_failure_is_a_console_page(login_as: Any) -> None:
+    from django.test import Client
+
+    member = login_as(Role.VIEWER)
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = member.cookies
+    response = strict.post("/account/notifications/", {"email": ""})
+    body = response.content.decode()
+    assert response.status_code == 403
+    assert "This page had expired" in body and 'class="site-header"' in body
+    assert "<style" not in body  # Django's own page has an inline style the CSP blocks
+
+
+def test_an_htmx_csrf_failure_reloads_the_page_with_a_message(login_as: Any) -> None:
+    from django.test import Client
+
+    member = login_as(Role.VIEWER)
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = member.cookies
+    response = strict.post("/account/notifications/", {"email": ""}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 403 and response["HX-Refresh"] == "true"
+    page = strict.get("/runs/").content.decode()
+    assert "That page had expired, so nothing was changed" in page

@@ -108,3 +108,11 @@ def test_a_request_without_a_usable_address_can_still_log_in(settings, make_memb
     make_member("target", Role.VIEWER)
     assert attempt("target", "wrong-password", addr="10.0.0.2") == 200
     assert attempt("target", PASSWORD, addr="10.0.0.2") == 302
+
+
+def test_the_lock_out_page_says_how_long_in_words(make_member) -> None:  # type: ignore[no-untyped-def]
+    make_member("target", Role.VIEWER)
+    fail_until_locked("target", addr="203.0.113.5")
+    client = Client(REMOTE_ADDR="203.0.113.5")
+    body = client.post("/login/", {"username": "target", "password": PASSWORD}).content.decode()
+    assert "Wait 15 minutes and try again" in body and "PT15M" not in body
