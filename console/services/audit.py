@@ -214,6 +214,21 @@ def read_head() -> tuple[int, str] | None:
         return None
 
 
+class HeadUnreadable(Exception):
+    """The recorded head file exists but says nothing the console can read."""
+
+
+def _recorded_head() -> tuple[int, str] | None:
+    """The recorded head; None when there is no head file; HeadUnreadable when it is damaged."""
+    path = head_path()
+    if not path.exists():
+        return None
+    head = read_head()
+    if head is None:
+        raise HeadUnreadable
+    return head
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     ok: bool
@@ -227,8 +242,15 @@ def _row_values(event: AuditEvent) -> dict[str, Any]:
     return values
 
 
-def audit_verify(*, check_head: bool = True, batch: int = 5000) -> VerifyResult:
-    """Recompute the chain and every signature; name the first bad event."""
+def audit_verify(
+    *, check_head: bool = True, accept_missing_head: bool = False, batch: int = 5000
+) -> VerifyResult:
+    """Recompute the chain and every signature; name the first bad event.
+
+    The newest event must match the head recorded outside the table. A missing head file is a
+    failure too (the whole tail could have gone with it), unless ``accept_missing_head`` says
+    this is knowingly a fresh replica.
+    """
     expected_seq, prev = 1, GENESIS_HASH
     checked = 0
     ring = settings.CONSOLE_AUDIT_KEYS
@@ -262,7 +284,20 @@ def audit_verify(*, check_head: bool = True, batch: int = 5000) -> VerifyResult:
             return VerifyResult(False, checked, f"event #{event.seq}: chain link broken", event.seq)
         prev, expected_seq, checked = event.mac, expected_seq + 1, checked + 1
     if check_head:
-        head = read_head()
+        try:
+            head = _recorded_head()
+        except HeadUnreadable:
+            return VerifyResult(
+                False, checked, f"the recorded head in {head_path()} cannot be read", None
+            )
+        if head is None and checked and not accept_missing_head:
+            return VerifyResult(
+                False,
+                checked,
+                f"there is no recorded head ({head_path()}), so removed newest events could "
+                "not be noticed; on a fresh replica, accept this with --accept-missing-head",
+                None,
+            )
         if head is not None:
             seq, mac = head
             if seq >= expected_seq:

@@ -126,7 +126,8 @@ class SandboxApp:
             SeenRequest(method, path, environ.get("QUERY_STRING", ""), raw, auth.split(" ")[0])
         )
         if self.state.latency_ms:
-            time.sleep(self.state.latency_ms / 1000)
+            with self.state.in_flight():  # how many requests wait here at once, for tests
+                time.sleep(self.state.latency_ms / 1000)
         fault = self.state.take_fault(method, path)
         if fault and not fault.apply:
             return self._fault(start_response, fault, request_id, None)

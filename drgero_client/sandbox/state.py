@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -139,6 +141,19 @@ class SandboxState:
         self.seen: list[SeenRequest] = []
         self.latency_ms = 0
         self.next_outcomes: list[tuple[str, str | None]] = []
+        self.waiting = 0
+        self.most_waiting = 0  # the most requests inside their latency at the same time
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        with self.lock:
+            self.waiting += 1
+            self.most_waiting = max(self.most_waiting, self.waiting)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.waiting -= 1
 
     # -- faults and the request log ---------------------------------------------------------
 

@@ -152,3 +152,42 @@ def test_matrix(actor: Any, htmx: bool, sandbox) -> None:  # type: ignore[no-unt
             body = response.content.decode()
             assert 'id="refusal"' in body, label
             assert ("<html" in body) is not htmx, label
+
+
+# Pages that also take a POST: the POST side must refuse the same roles, before anything is sent.
+POST_SIDE = [
+    "console:model-new",
+    "console:model-edit",
+    "console:model-delete",
+    "console:run-new",
+    "console:team-deactivate",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", ACTORS, ids=lambda a: getattr(a, "name", str(a)).lower())
+@pytest.mark.parametrize("name", POST_SIDE)
+def test_the_post_side_refuses_the_same_roles(actor: Any, name: str, sandbox) -> None:  # type: ignore[no-untyped-def]
+    from console.services.team import set_role_groups
+
+    users = get_user_model().objects
+    target = users.create_user("target", password=PASSWORD)
+    client = Client()
+    if actor is not None:
+        user = users.create_user("actor", password=PASSWORD)
+        set_role_groups(user, None if actor == "no-role" else actor)
+        client.force_login(user)
+    needed, _ = MATRIX[name]
+    route = next(p for n, p in PATTERNS if n == name)
+    response = client.post(url_for(route, target.pk), {"name": "x", "confirm_name": "x"})
+    assert response.status_code < 500
+    role = None if actor in (None, "no-role") else actor
+    if actor is None:
+        assert response.status_code == 302 and response["Location"].startswith("/login/")
+    elif role is None or role < needed:
+        assert response.status_code == 403
+    else:
+        assert response.status_code != 403
+    if actor is None or role is None or role < needed:
+        assert [r for r in sandbox.state.seen if r.method != "GET"] == []
+        assert users.get(pk=target.pk).is_active

@@ -14,9 +14,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-head", action="store_true", help="skip the comparison with the recorded head"
         )
+        parser.add_argument(
+            "--accept-missing-head",
+            action="store_true",
+            help="a missing head file is not a failure (a fresh replica, knowingly)",
+        )
 
     def handle(self, **options: Any) -> None:
-        result = audit_verify(check_head=not options["no_head"])
+        result = audit_verify(
+            check_head=not options["no_head"],
+            accept_missing_head=options["accept_missing_head"],
+        )
         if not result.ok:
             raise CommandError(
                 f"Audit log verification FAILED after {result.checked} good events: "

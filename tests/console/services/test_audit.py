@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -223,3 +224,61 @@ def test_flush_outside_test_mode_is_refused_on_sqlite(settings) -> None:  # type
         call_command("flush", interactive=False, verbosity=0)
     assert AuditEvent.objects.count() == 1
     settings.CONSOLE_ENV = "test"
+
+
+@pytest.mark.django_db
+def test_verify_catches_a_validly_signed_row_spliced_in_from_another_chain() -> None:
+    """Signature and fields check out; only the chain link can tell the row does not belong."""
+    from console.services.audit import SIGNED_FIELDS, canonical_text, sign
+
+    record(4)
+    event = AuditEvent.objects.get(seq=2)
+    values = {name: getattr(event, name) for name in SIGNED_FIELDS}
+    values["prev_hash"] = "f" * 64  # the row's predecessor in its own chain
+    text = canonical_text(values)
+    tamper(
+        "UPDATE console_auditevent SET prev_hash = %s, canonical = %s, mac = %s WHERE seq = 2",
+        [values["prev_hash"], text, sign(event.key_id, text)],
+    )
+    result = audit_verify(check_head=False)
+    assert not result.ok and result.bad_seq == 2 and "chain link broken" in result.problem
+
+
+@pytest.mark.django_db
+def test_verify_catches_a_newest_row_that_differs_from_the_recorded_head(
+    django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
+) -> None:
+    from console.services.audit import head_path
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record(3)
+    assert audit_verify().ok
+    data = json.loads(head_path().read_text())
+    head_path().write_text(json.dumps({"seq": data["seq"], "hash": "0" * 64}))
+    result = audit_verify()
+    assert not result.ok and result.bad_seq == 3 and "recorded head" in result.problem
+
+
+@pytest.mark.django_db
+def test_a_missing_head_is_a_failure_unless_accepted_knowingly(capsys) -> None:  # type: ignore[no-untyped-def]
+    from console.services.audit import head_path
+
+    record(2)  # inside the test's transaction the head is never written
+    assert not head_path().exists()
+    result = audit_verify()
+    assert not result.ok and "no recorded head" in result.problem
+    with pytest.raises(CommandError, match="no recorded head"):
+        call_command("verify_audit")
+    call_command("verify_audit", "--accept-missing-head")
+    assert "2 events" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_an_unreadable_head_is_a_failure(django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+    from console.services.audit import head_path
+
+    with django_capture_on_commit_callbacks(execute=True):
+        record(2)
+    head_path().write_text("{not json")
+    result = audit_verify(accept_missing_head=True)
+    assert not result.ok and "cannot be read" in result.problem

@@ -254,3 +254,21 @@ def test_a_viewer_reads_but_cannot_save(login_as: Any, sandbox: SandboxServer) -
     refused = client.post(f"/models/{model_id}/schedule/", {**FORM, "step": "confirm"})
     assert refused.status_code == 403
     assert sandbox.state.count("PATCH", r".*") == 0
+
+
+@pytest.mark.parametrize("cadence", ["", None])
+def test_a_schedule_that_is_on_needs_a_cadence(
+    operator: Client, sandbox: SandboxServer, cadence: str | None
+) -> None:
+    model_id = a_model(sandbox, WEEKLY)
+    form = (
+        {**FORM, "cadence": cadence}
+        if cadence is not None
+        else {k: v for k, v in FORM.items() if k != "cadence"}
+    )
+    for step in ("preview", "confirm"):
+        response = operator.post(f"/models/{model_id}/schedule/", {**form, "step": step}, **HTMX)
+        assert response.status_code == 422
+        assert "Choose how often Dr.Gero should fine-tune." in response.content.decode()
+    assert sandbox.state.count("PATCH", r".*") == 0
+    assert not AuditEvent.objects.exists()
