@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: run test lint chromium bench screenshots clean
+.PHONY: run test lint chromium bench fuzz chaos screenshots clean
 
 # requirements.lock pins what the console runs on (the Dockerfile installs exactly it);
 # requirements-test.lock pins the test tools on top.
@@ -39,6 +39,14 @@ wrk:
 
 bench: $(STAMP) wrk
 	$(PY) -m bench.run
+
+# 10,000 examples per property-based target, and 1,000 chaos operations; each writes its
+# section of docs/benchmarks.md. `make test` runs both with a budget that fits.
+fuzz: $(STAMP)
+	$(PY) -m bench.fuzz
+
+chaos: $(STAMP)
+	$(PY) -m bench.chaos
 
 screenshots: $(STAMP) chromium
 	$(PY) docs/make_screenshots.py

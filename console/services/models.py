@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -193,23 +194,25 @@ def model_create(
     made (by name, among models made since) before sending again.
     """
     sent = {k: fields[k] for k in EDITABLE if k in fields}
-    intent = intent or uuid.uuid4()
-    record, _ = CreateIntent.objects.get_or_create(
-        pk=intent, user=user, defaults={"name": sent["name"][:300]}
-    )
+    record = _intent_record(user, intent or uuid.uuid4(), sent["name"][:300])
     if record.state == "succeeded":
         return CreateResult(_model_known(user, record.model_id), already=True)
-    if record.state == "unknown" and (found := _made_since(user, sent["name"], record)):
-        CreateIntent.objects.filter(pk=record.pk).update(state="succeeded", model_id=found.id)
-        audit_attempt(
-            user=user,
-            action="model.create.resolved",
-            target=Target("model", found.id, found.name),
-            problem=None,
-            changes={"after": sent},
-            request=request,
-        )
-        return CreateResult(found, already=True)
+    if record.state == "unknown":
+        looked = _made_since(user, sent["name"], record)
+        if looked.problem is not None:
+            # Not knowing whether the first one was made, sending again could make a second.
+            return CreateResult(problem=looked.problem)
+        if (found := looked.value) is not None:
+            CreateIntent.objects.filter(pk=record.pk).update(state="succeeded", model_id=found.id)
+            audit_attempt(
+                user=user,
+                action="model.create.resolved",
+                target=Target("model", found.id, found.name),
+                problem=None,
+                changes={"after": sent},
+                request=request,
+            )
+            return CreateResult(found, already=True)
     claimed = CreateIntent.objects.filter(
         pk=record.pk, state__in=("pending", "failed", "unknown")
     ).update(state="sending", sent_at=timezone.now())
@@ -240,20 +243,36 @@ def model_create(
     return CreateResult(model, problem)
 
 
+def _intent_record(user: Any, intent: uuid.UUID, name: str) -> CreateIntent:
+    """The member's intent with this id; another member's id starts an intent of their own."""
+    try:
+        with transaction.atomic():
+            record, _ = CreateIntent.objects.get_or_create(
+                pk=intent, defaults={"user": user, "name": name}
+            )
+    except IntegrityError:  # made by a concurrent request between the get and the create
+        record = CreateIntent.objects.get(pk=intent)
+    if record.user_id != user.pk:
+        return _intent_record(user, uuid.uuid4(), name)
+    return record
+
+
 def _model_known(user: Any, model_id: str) -> Model | None:
     return model_get(user=user, model_id=model_id).value if model_id else None
 
 
-def _made_since(user: Any, name: str, record: CreateIntent) -> Model | None:
+def _made_since(user: Any, name: str, record: CreateIntent) -> Outcome[Model | None]:
     """The one model named ``name`` made since the unknown create was sent, if Dr.Gero says."""
     since = (record.sent_at or record.created_at) - timedelta(minutes=5)
     outcome = member_call(user, lambda c: list(c.iter_models(max_items=SEARCH_BOUND)))
+    if outcome.problem is not None:
+        return Outcome(problem=outcome.problem)
     matches = [
         m
         for m in outcome.value or []
         if m.name == name and (m.created_at is None or m.created_at >= since)
     ]
-    return matches[0] if len(matches) == 1 else None
+    return Outcome(value=matches[0] if len(matches) == 1 else None)
 
 
 @dataclass(frozen=True)

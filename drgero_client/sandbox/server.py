@@ -8,6 +8,7 @@ import sys
 import threading
 from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.handlers import SimpleHandler
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from drgero_client.client import is_loopback_host
@@ -17,6 +18,12 @@ from drgero_client.sandbox.state import Fault, SandboxState
 
 
 class _Handler(ServerHandler):
+    def close(self) -> None:
+        if self.status is None:  # a dropped connection answered nothing: nothing to log
+            SimpleHandler.close(self)
+            return
+        super().close()
+
     def handle_error(self) -> None:
         # A DropConnection is a wanted fault, not a server error: let it reach the request
         # handler, which closes the socket without answering.
