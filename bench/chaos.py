@@ -18,7 +18,12 @@ def main() -> int:
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     report = BENCH_DIR / "chaos.json"
     report.unlink(missing_ok=True)
-    env = {**os.environ, "CHAOS_OPS": str(OPS), "CHAOS_REPORT": str(report)}
+    env = {
+        **os.environ,
+        "CHAOS_OPS": str(OPS),
+        "CHAOS_REPORT": str(report),
+        "CONSOLE_VAR_DIR": str(BENCH_DIR / "chaos-var"),  # apart from `make test`'s files
+    }
     out = subprocess.run(
         [
             sys.executable,

@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from bench.common import ROOT
+from bench.common import BENCH_DIR, ROOT
 from bench.doc import replace_section
 
 LINE = re.compile(
@@ -22,7 +22,9 @@ LINE = re.compile(
 
 
 def main() -> int:
-    env = {**os.environ, "HYPOTHESIS_PROFILE": "fuzz"}
+    # A var directory of its own, so `make test` can run meanwhile without sharing its files.
+    var = BENCH_DIR / "fuzz-var"
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "fuzz", "CONSOLE_VAR_DIR": str(var)}
     started = time.monotonic()
     out = subprocess.run(
         [
