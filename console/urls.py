@@ -2,7 +2,18 @@
 
 from django.urls import include, path, register_converter
 
-from console.views import account, audit, auth, health, home, models, runs, schedules, team
+from console.views import (
+    account,
+    audit,
+    auth,
+    health,
+    home,
+    models,
+    run_page,
+    runs,
+    schedules,
+    team,
+)
 
 
 class DrGeroIdConverter:
@@ -59,6 +70,7 @@ console_patterns = [
     ),
     path("runs/", runs.runs_all, name="runs"),
     path("runs/export.csv", runs.runs_export, name="runs-export"),
+    path("runs/<drgero_id:run_id>/", run_page.run_detail, name="run-detail"),
     path("base-models/", models.base_models, name="base-models"),
     path("audit/", audit.audit_log, name="audit"),
     path("audit/export.csv", audit.audit_export_csv, name="audit-export-csv"),

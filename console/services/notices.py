@@ -58,6 +58,10 @@ def history_url(record: RunRecord) -> str:
     return reverse("console:model-runs", args=[record.model_id])
 
 
+def run_url(record: RunRecord) -> str:
+    return reverse("console:run-detail", args=[record.run_id])
+
+
 def run_end_sentence(record: RunRecord) -> str:
     """``The fine-tune run of Support Assistant failed after 12 min: Out of memory.``"""
     name = record.model_name or record.model_id
@@ -74,7 +78,7 @@ def run_end_sentence(record: RunRecord) -> str:
 def run_ended(record: RunRecord) -> None:
     """Write the notices and deliveries for a run that just ended (inside its transaction)."""
     now = timezone.now()
-    url = history_url(record)
+    url = run_url(record)
     text = run_end_sentence(record)
     level = {"succeeded": "success", "failed": "error"}.get(record.category, "warning")
     emailed: set[int] = set()
@@ -223,7 +227,12 @@ def _send_email(delivery: Delivery) -> None:
         lines.append(f"Duration: {took}")
     who = record.started_by_username or "outside the console (Dr.Gero's schedule or another tool)"
     lines.append(f"Started by: {who}")
-    lines += ["", f"Run history: {settings.CONSOLE_URL}{history_url(record)}", ""]
+    lines += [
+        "",
+        f"The run: {settings.CONSOLE_URL}{run_url(record)}",
+        f"Run history: {settings.CONSOLE_URL}{history_url(record)}",
+        "",
+    ]
     lines.append("You can change which emails you get on your account page in the console.")
     name = record.model_name or record.model_id
     outcome = OUTCOME_WORDS.get(record.category, "ended")
@@ -242,7 +251,7 @@ def _send_email(delivery: Delivery) -> None:
 
 def webhook_document(record: RunRecord) -> dict[str, Any]:
     """The JSON a webhook receives; ``text`` makes it a valid Slack incoming-webhook message."""
-    link = f"{settings.CONSOLE_URL}{history_url(record)}"
+    link = f"{settings.CONSOLE_URL}{run_url(record)}"
     return {
         "text": f"{run_end_sentence(record)} {link}",
         "event": "run.ended",
@@ -259,7 +268,8 @@ def webhook_document(record: RunRecord) -> dict[str, Any]:
             "finished_at": record.finished_at.isoformat() if record.finished_at else None,
             "duration_seconds": record.duration_seconds,
         },
-        "history_url": link,
+        "run_url": link,
+        "history_url": f"{settings.CONSOLE_URL}{history_url(record)}",
     }
 
 

@@ -29,6 +29,10 @@ from console.templatetags.console_tags import (
 from console.vocabulary import CADENCES
 
 register = template.Library()
+OUTSIDE_SHORT = (
+    '<abbr title="Started outside the console (Dr.Gero\'s schedule or another tool)">'
+    "Outside the console</abbr>"
+)
 PLACEHOLDER = "00000000-placeholder"
 
 
@@ -74,12 +78,13 @@ def model_rows(models: list[Any], latest: dict[str, Any] | None) -> SafeString:
 @register.simple_tag(takes_context=True)
 def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) -> SafeString:
     history = _url("console:model-runs")
+    page = _url("console:run-detail")
     sync = _url("console:model-sync")
     csrf = e(str(context.get("csrf_token", "")))
     back = e(context["request"].get_full_path())
     rows = []
     for r in runs:
-        status = run_status(r.category, r.status)
+        status = f'<a href="{_link(page, r.run_id)}">{run_status(r.category, r.status)}</a>'
         if r.error:
             status += f'<br><span class="muted">{e(Truncator(r.error).chars(120))}</span>'
         cells = [f"<td>{status}</td>"]
@@ -88,7 +93,7 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
             cells.append(f'<td><a href="{link}">{e(r.model_name or r.model_id)}</a></td>')
         cells += [
             f"<td>{e(r.started_by_username or '—')}</td>",
-            f"<td>{'Console' if r.origin == 'console' else 'Outside'}</td>",
+            f"<td>{'Console' if r.origin == 'console' else OUTSIDE_SHORT}</td>",
             f"<td>{when(r.created_at)}</td>",
             f"<td>{when(r.started_at)}</td>",
             f"<td>{when(r.finished_at)}</td>",
@@ -106,8 +111,8 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
                     f'<input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">'
                     f'<input type="hidden" name="run_id" value="{run_id}">'
                     f'<input type="hidden" name="next" value="{back}">'
-                    '<button class="button button--quiet" type="submit">Sync'
-                    f'<span class="visually-hidden"> run {run_id}</span></button></form>'
+                    '<button class="button button--quiet" type="submit">Check for updates'
+                    f'<span class="visually-hidden"> of run {run_id}</span></button></form>'
                 )
             cells.append(f"<td>{action}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

@@ -104,6 +104,21 @@ def when(value: datetime | None) -> str:
 
 
 @register.simple_tag
+def at(value: datetime | None) -> str:
+    """An absolute time, visible without hovering, with the relative time after it:
+    ``27 Nov 2026, 14:03 UTC (3 minutes ago)``."""
+    if value is None:
+        return DASH
+    local = timezone.localtime(value)
+    return format_html(
+        '<time datetime="{}">{}</time> <span class="muted">({})</span>',
+        value.isoformat(),
+        local.strftime("%d %b %Y, %H:%M %Z"),
+        relative(value),
+    )
+
+
+@register.simple_tag
 def yes_no(value: bool | None) -> str:
     if value is None:
         return DASH

@@ -20,7 +20,8 @@ from console.forms import RunFilterForm, RunStartForm
 from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
 from console.selectors.exports import csv_error_line, finished
-from console.selectors.mirror import known_model_name, mirror_freshness
+from console.selectors.mirror import active_run, known_model_name, mirror_freshness
+from console.selectors.run_page import duration_estimate, start_defaults
 from console.selectors.runs import (
     CHART_ORDER,
     SORT_LABELS,
@@ -178,8 +179,19 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         base = {"model": model, "problem": current.problem}
     else:
         remember_model(model.id, model.name, actor=request.user)
+    busy = active_run(model.id)
+    if busy is not None and request.POST.get("step") != "confirm":
+        # One run at a time: say so, and link to it, before any preview is offered.
+        return _start_screen(request, {**base, "form": None, "busy": busy})
     if request.method == "GET":
-        return _start_screen(request, {**base, "form": RunStartForm()})
+        initial, note = start_defaults(
+            model.id,
+            model_hypertuning=getattr(model, "hypertuning_parameters", None),
+            from_run=request.GET.get("from", ""),
+        )
+        return _start_screen(
+            request, {**base, "form": RunStartForm(initial=initial), "defaults_note": note}
+        )
     if request.POST.get("step") == "confirm":
         return _confirm(request, model, request.POST.get("submission", ""))
     if request.POST.get("step") == "edit":
@@ -204,6 +216,7 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
             "form": form,
             "submission": submission,
             "sentence": run_sentence(model.name, settings),
+            "estimate": duration_estimate(model.id),
         },
     )
 
@@ -239,7 +252,8 @@ def _confirm(request: HtmxHttpRequest, model: Any, submission_id: str) -> HttpRe
     }
     if problem is not None and problem.kind == "unknown_start":
         messages.warning(request, problem.message)
-        return redirect_after_success(request, history)
+        page = reverse("console:run-detail", args=[str(submission.pk)])
+        return redirect_after_success(request, page)
     return _start_screen(request, context, 422)
 
 

@@ -1,0 +1,181 @@
+"""A run's own page: what the mirror knows of it, its timeline, and the audit events about it."""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+from console.models import (
+    AuditEvent,
+    ModelSyncState,
+    RunOrigin,
+    RunRecord,
+    RunSubmission,
+    RunTransition,
+    SubmissionState,
+)
+from console.vocabulary import CATEGORY_WORDS
+
+ESTIMATE_FROM = 10  # finished runs an estimate looks at
+
+
+@dataclass(frozen=True)
+class Step:
+    at: datetime | None
+    what: str
+    by: str  # "Dr.Gero" (its own timestamp) or "the console" (when it saw the change)
+
+
+@dataclass(frozen=True)
+class RunView:
+    record: RunRecord | None
+    submission: RunSubmission | None  # a start whose outcome is unknown: known by this only
+    timeline: list[Step]
+    events: list[AuditEvent]
+    model_deleted: bool = False
+
+    @property
+    def model_id(self) -> str:
+        source = self.record or self.submission
+        return source.model_id if source else ""
+
+    @property
+    def model_name(self) -> str:
+        source = self.record or self.submission
+        return (source.model_name or source.model_id) if source else ""
+
+
+def run_view(run_id: str) -> RunView | None:
+    """The run with this Dr.Gero id, or the unknown start with this submission id; else None."""
+    record = RunRecord.objects.filter(run_id=run_id).select_related("started_by").first()
+    submission = RunSubmission.objects.filter(run_id=run_id).first() if record else None
+    if record is None:
+        submission = _unknown_start(run_id)
+        if submission is None:
+            return None
+    events = _events(run_id, submission)
+    model_id = (record or submission).model_id  # type: ignore[union-attr]
+    deleted = ModelSyncState.objects.filter(pk=model_id, deleted_at__isnull=False).exists()
+    timeline = _timeline(record) if record else []
+    return RunView(record, submission, timeline, events, deleted)
+
+
+def _unknown_start(ident: str) -> RunSubmission | None:
+    try:
+        pk = uuid.UUID(ident)
+    except ValueError:
+        return None
+    return RunSubmission.objects.filter(pk=pk, state=SubmissionState.UNKNOWN).first()
+
+
+def _events(run_id: str, submission: RunSubmission | None) -> list[AuditEvent]:
+    about = Q(target_type="run", target_id=run_id)
+    if submission is not None and submission.audit_seq:
+        about |= Q(seq=submission.audit_seq)
+    events = list(AuditEvent.objects.filter(about).order_by("seq")[:50])
+    earlier = {e.refers_to_seq for e in events if e.refers_to_seq} - {e.seq for e in events}
+    if earlier:
+        events = sorted([*events, *AuditEvent.objects.filter(seq__in=earlier)], key=lambda e: e.seq)
+    return events
+
+
+def _timeline(record: RunRecord) -> list[Step]:
+    """Dr.Gero's own times, and each status change as the console saw it, in time order."""
+    steps = []
+    if record.raw.get("created_at") or record.origin == RunOrigin.CONSOLE:
+        steps.append(Step(record.created_at, "Created", "Dr.Gero"))
+    if record.started_at:
+        steps.append(Step(record.started_at, "Started training", "Dr.Gero"))
+    if record.finished_at:
+        ended = CATEGORY_WORDS.get(record.category, record.status).split(" — ")[0]
+        steps.append(Step(record.finished_at, f"Finished: {ended}", "Dr.Gero"))
+    for change in RunTransition.objects.filter(run=record).order_by("seen_at", "pk"):
+        label = CATEGORY_WORDS.get(change.to_category, change.to_status).split(" — ")[0]
+        what = f"Seen {label.lower()}" if change.from_status else f"First seen, {label.lower()}"
+        if change.to_category == "unknown":
+            what += f" ({change.to_status})"
+        steps.append(Step(change.seen_at, what, "the console"))
+    return sorted(steps, key=lambda s: (s.at is None, s.at or datetime.min))
+
+
+@dataclass(frozen=True)
+class Estimate:
+    median: int
+    shortest: int
+    longest: int
+    count: int
+
+
+def duration_estimate(model_id: str) -> Estimate | None:
+    """From the model's last ten finished runs with a known duration; None without any."""
+    durations = list(
+        RunRecord.objects.filter(
+            model_id=model_id,
+            category__in=("succeeded", "failed", "cancelled"),
+            duration_seconds__isnull=False,
+        )
+        .order_by("-created_at")
+        .values_list("duration_seconds", flat=True)[:ESTIMATE_FROM]
+    )
+    if not durations:
+        return None
+    return Estimate(
+        int(statistics.median(durations)), min(durations), max(durations), len(durations)
+    )
+
+
+def last_console_run(model_id: str) -> RunRecord | None:
+    """The model's newest run started in the console: its settings are the next run's defaults."""
+    return (
+        RunRecord.objects.filter(model_id=model_id, origin=RunOrigin.CONSOLE)
+        .exclude(dataset_algorithm="")
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+DEFAULTS = {
+    "size": "rows",
+    "rows": 1000,
+    "algorithm": "LAST_N",
+    "create_synthetic_data": False,
+}
+
+
+def settings_of(record: RunRecord) -> dict[str, object]:
+    """A mirrored run's settings as the start form's initial values."""
+    return {
+        "size": "auto" if record.dataset_auto else "rows",
+        "rows": record.dataset_rows or DEFAULTS["rows"],
+        "algorithm": record.dataset_algorithm or DEFAULTS["algorithm"],
+        "create_synthetic_data": bool(record.create_synthetic_data),
+        "hypertuning_enabled": bool(record.hypertuning_enabled),
+    }
+
+
+def start_defaults(
+    model_id: str, *, model_hypertuning: bool | None, from_run: str = ""
+) -> tuple[dict[str, object], str]:
+    """The start form's first values, and where they come from in plain words.
+
+    "Run again" takes every setting of that run. Otherwise hyperparameter tuning follows the
+    model's own setting, and the rest the model's last run started in the console, else the
+    documented defaults.
+    """
+    if from_run:
+        source = RunRecord.objects.filter(run_id=from_run, model_id=model_id).first()
+        if source is not None:
+            return settings_of(source), "These are the settings of the run you chose to repeat."
+    last = last_console_run(model_id)
+    initial: dict[str, object] = dict(DEFAULTS)
+    note = "Dataset settings are the defaults."
+    if last is not None:
+        initial.update(settings_of(last))
+        note = "Dataset settings are those of this model's last run from the console."
+    initial["hypertuning_enabled"] = bool(model_hypertuning)
+    tuning = "on" if model_hypertuning else "off"
+    return initial, f"{note} Hyperparameter tuning starts {tuning}, as the model is set."
