@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils import timezone
 
 from console.navigation import navigation
 
@@ -11,6 +12,6 @@ def console(request: HttpRequest) -> dict[str, object]:
     signed_in = bool(user and user.is_authenticated)
     return {
         "nav_items": navigation(request) if signed_in else [],
-        "display_time_zone": settings.TIME_ZONE,
+        "display_time_zone": timezone.get_current_timezone_name(),
         "notice_poll_seconds": settings.CONSOLE_NOTICE_POLL_SECONDS,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zoneinfo
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,21 @@ class NotificationsForm(forms.Form):
     email_team_failures = forms.BooleanField(
         label="Email me when any team run fails", required=False
     )
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        required=False,
+        help_text="Every time in the console is shown in this zone.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from django.conf import settings
+
+        super().__init__(*args, **kwargs)
+        zones = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+        self.fields["time_zone"].choices = [
+            ("", f"The console's zone ({settings.TIME_ZONE})"),
+            *((z, z.replace("_", " ")) for z in zones),
+        ]
 
 
 class WebhookForm(forms.Form):
@@ -136,13 +152,23 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
 
 
+DAY_FORMAT = "%d %b %Y"  # 27 Nov 2026: the one way the console writes a day
+
+
 class DayField(forms.DateField):
-    """A day to filter by: a date the console can count a day on from, or a form error."""
+    """A day to filter by: a date the console can count a day on from, or a form error.
+
+    Written as everywhere else in the console (27 Nov 2026); 2026-11-27 is read too.
+    """
 
     FIRST, LAST = date(1970, 1, 1), date(2999, 12, 31)
+    input_formats = [DAY_FORMAT, "%d %B %Y", "%Y-%m-%d"]
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(required=False, widget=forms.DateInput(attrs={"type": "date"}), **kwargs)
+        widget = forms.DateInput(
+            format=DAY_FORMAT, attrs={"placeholder": "e.g. 27 Nov 2026", "autocomplete": "off"}
+        )
+        super().__init__(required=False, widget=widget, **kwargs)
 
     def validate(self, value: Any) -> None:
         super().validate(value)

@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
@@ -136,6 +138,39 @@ class PageHeadersMiddleware:
         if response.get("Content-Type", "").startswith("text/html"):
             patch_vary_headers(response, ("HX-Request",))
         return response
+
+
+MEMBER_ZONE = "console_time_zone"
+
+
+class MemberTimeZoneMiddleware:
+    """Times are shown in the member's chosen zone (their account page), else the console's.
+
+    The choice is read from the database once per session and kept in it.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        zone = ""
+        if user is not None and user.is_authenticated:
+            zone = request.session.get(MEMBER_ZONE)
+            if zone is None:
+                from console.models import MemberSettings
+
+                found = MemberSettings.objects.filter(user=user).values_list("time_zone", flat=True)
+                zone = request.session[MEMBER_ZONE] = next(iter(found), "")
+        if zone:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
 
 class NoticesMiddleware:

@@ -82,6 +82,7 @@ class MemberSettings(models.Model):
     )
     email_my_runs = models.BooleanField(default=True)
     email_team_failures = models.BooleanField(default=False)
+    time_zone = models.CharField(max_length=64, blank=True)  # "" is CONSOLE_TIME_ZONE
 
     def __str__(self) -> str:
         return f"settings of user {self.user_id}"

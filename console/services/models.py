@@ -347,6 +347,22 @@ def base_models_list(*, user: Any) -> Outcome[list[BaseModel]]:
     return member_call(user, lambda c: c.list_base_models(), what="base model list")
 
 
+BASE_MODELS_SECONDS = 600
+
+
+def base_model_name(*, user: Any, base_model_id: str) -> str:
+    """A base model's name from Dr.Gero's list (kept ten minutes); its id when not listed."""
+    key = f"console:base-models:{user.pk}"
+    names = cache.get(key)
+    if names is None:
+        listed = base_models_list(user=user).value
+        if listed is None:
+            return base_model_id
+        names = {b.id: b.name for b in listed}
+        cache.set(key, names, BASE_MODELS_SECONDS)
+    return names.get(base_model_id) or base_model_id
+
+
 @dataclass(frozen=True)
 class Picker:
     """Leaderboards to choose from, or None when the token can't list them."""

@@ -306,12 +306,21 @@ def member_settings(user: Any) -> MemberSettings:
 
 
 def member_settings_save(
-    *, user: Any, email: str, email_my_runs: bool, email_team_failures: bool
+    *,
+    user: Any,
+    email: str,
+    email_my_runs: bool,
+    email_team_failures: bool,
+    time_zone: str = "",
 ) -> None:
     with transaction.atomic():
         MemberSettings.objects.update_or_create(
             user=user,
-            defaults={"email_my_runs": email_my_runs, "email_team_failures": email_team_failures},
+            defaults={
+                "email_my_runs": email_my_runs,
+                "email_team_failures": email_team_failures,
+                "time_zone": time_zone,
+            },
         )
         if email != user.email:
             user.email = email

@@ -87,6 +87,19 @@ def capability_sentences(capabilities: dict[str, Any]) -> list[str]:
         ),
         "Can list base models: " + ("yes." if yes("base_models") else "no."),
     ]
+    refused = set(capabilities.get("refused", []))
+    for what, scope in (
+        ("Can start fine-tune runs and ask Dr.Gero for their updates", "models:fine-tune"),
+        ("Can create, edit and delete models and change schedules", "models:write"),
+    ):
+        if scope in refused:
+            lines.append(f"{what}: no — Dr.Gero refused it (the token lacks {scope}).")
+        else:
+            lines.append(
+                f"{what}: not checked in advance, because checking would change something; "
+                f"it needs {scope}, and if Dr.Gero refuses, the console says so and turns "
+                "those buttons off."
+            )
     return lines
 
 

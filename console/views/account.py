@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.forms import NotificationsForm, TokenForm
+from console.middleware import MEMBER_ZONE
 from console.roles import Role, requires
 from console.services.notices import member_settings, member_settings_save
 from console.services.tokens import (
@@ -29,7 +30,11 @@ def _context(request: HtmxHttpRequest, form: TokenForm, **extra: object) -> dict
         "form": form,
         "record": record,
         "status": token_status(request.user),
-        "sentences": capability_sentences(record.capabilities) if record else [],
+        "sentences": (
+            capability_sentences({**record.capabilities, "refused": record.refused_scopes})
+            if record
+            else []
+        ),
         **extra,
     }
 
@@ -95,6 +100,7 @@ def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
                 "email": request.user.email,
                 "email_my_runs": chosen.email_my_runs,
                 "email_team_failures": chosen.email_team_failures,
+                "time_zone": chosen.time_zone,
             }
         )
         return render(request, "console/notifications.html", {"form": form})
@@ -102,7 +108,8 @@ def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "console/notifications.html", {"form": form}, status=422)
     member_settings_save(user=request.user, **form.cleaned_data)
-    messages.success(request, "Your email choices were saved.")
+    request.session[MEMBER_ZONE] = form.cleaned_data["time_zone"]
+    messages.success(request, "Your choices were saved.")
     return redirect_after_success(request, reverse("console:notifications"))
 
 

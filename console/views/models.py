@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from console.forms import DeleteModelForm, ModelForm
+from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
 from console.models import ModelSyncState
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
@@ -26,6 +26,7 @@ from console.services.mirror import remember_model
 from console.services.models import (
     SEARCH_BOUND,
     NameMismatchError,
+    base_model_name,
     base_models_list,
     leaderboard_picker,
     model_create,
@@ -194,7 +195,12 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         remember_model(model.id, model.name)
         context["runs"] = model_recent_runs(model.id)
         context["freshness"] = mirror_freshness(model.id)
-        context["other"] = model.other_details()
+        other = model.other_details()
+        base = other.pop("base_model_id", None) or other.pop("baseModelId", None)
+        context["other"] = other
+        if isinstance(base, str) and base:
+            context["base_model"] = base_model_name(user=request.user, base_model_id=base)
+        context["creation_words"] = dict(CREATION_MODES).get(model.creation_mode or "", "")
         context["runs_url"] = reverse("console:model-runs", args=[model.id])
         context["sync_state"] = ModelSyncState.objects.filter(pk=model.id).first()
         context["schedule_url"] = reverse("console:schedule", args=[model.id])

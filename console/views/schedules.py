@@ -76,6 +76,9 @@ def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     sentence = schedule_sentence(model.name, choice)
     if request.POST.get("step") == "edit":
         return _screen(request, {**base, "form": form, "sentence": sentence, "editing": True})
+    if choice == now or (not choice.enabled and not now.enabled):
+        # Before and after would read the same: there is nothing to confirm.
+        return _screen(request, {**base, "form": form, "sentence": sentence, "unchanged": True})
     if request.POST.get("step") != "confirm":
         return _screen(
             request,
@@ -104,6 +107,8 @@ def schedule_summary(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     name = request.GET.get("model_name", "this model")[:300]
     if form.is_valid():
         sentence = schedule_sentence(name, ScheduleChoice(**form.choice_values()))
+        if form.cleaned_data.get("enabled") != "on" and form.cleaned_data.get("cadence"):
+            sentence += " The schedule stays off, so the cadence chosen is not used."
     else:
         sentence = "Finish the form to see what Dr.Gero will do."
     return render(request, "console/schedule.html#schedule-summary", {"sentence": sentence})

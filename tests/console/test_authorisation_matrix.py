@@ -50,6 +50,7 @@ MATRIX: dict[str, tuple[Any, str]] = {
     "console:schedule": (Role.VIEWER, "GET"),
     "console:schedule-summary": (Role.VIEWER, "GET"),
     "console:runs-export": (Role.VIEWER, "GET"),
+    "console:run-detail": (Role.VIEWER, "GET"),
     "console:team": (Role.ADMIN, "GET"),
     "console:team-add": (Role.ADMIN, "POST"),
     "console:team-webhook": (Role.ADMIN, "POST"),
@@ -62,6 +63,7 @@ SAMPLE_ARGS = {
     "uidb64": "MQ",
     "token": "set-password-token",
     "model_id": "00000000-0000-0000-0000-000000000000",
+    "run_id": "00000000-0000-0000-0000-000000000001",
 }
 
 
@@ -95,7 +97,9 @@ def test_views_declare_the_role_the_matrix_expects() -> None:
         route = next(p for n, p in PATTERNS if n == name)
         path = "/" + route.replace("<int:user_id>", "1").replace("<uidb64>", "MQ").replace(
             "<token>", "t"
-        ).replace("<drgero_id:model_id>", SAMPLE_ARGS["model_id"])
+        ).replace("<drgero_id:model_id>", SAMPLE_ARGS["model_id"]).replace(
+            "<drgero_id:run_id>", SAMPLE_ARGS["run_id"]
+        )
         view = resolver.resolve(path).func
         assert getattr(view, "required_role", None) == needed, name
 
