@@ -192,7 +192,7 @@ class DateRangeForm(forms.Form):
 class AuditFilterForm(DateRangeForm):
     actor = forms.CharField(required=False, label="Who")
     action = forms.CharField(required=False, label="Action")
-    model = forms.CharField(required=False, label="Model id")
+    model = forms.ChoiceField(required=False, label="Model", choices=[("", "Any")])
     outcome = forms.ChoiceField(
         required=False,
         choices=[
@@ -204,6 +204,14 @@ class AuditFilterForm(DateRangeForm):
     )
 
     field_order = ["actor", "action", "model", "outcome", "since", "until"]
+
+    def __init__(self, *args: Any, models: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A model by name; an id the console does not know (typed into the URL) is kept.
+        chosen = self.data.get("model", "") if self.is_bound else ""
+        known = dict(models)
+        extra = [(chosen, chosen)] if chosen and chosen not in known else []
+        self.fields["model"].choices = [("", "Any"), *models, *extra]
 
 
 UUID_PATTERN = re.compile(

@@ -93,3 +93,9 @@ def mirror_freshness(model_id: str | None = None) -> Freshness:
         sync_pending=bool(state and state.sync_pending),
         deleted_at=state.deleted_at if state else None,
     )
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """Every model the mirror knows, by name, for the filters: (id, name)."""
+    names = ModelSyncState.objects.values_list("model_id", "model_name")
+    return sorted(((k, v or k) for k, v in names), key=lambda c: c[1].lower())

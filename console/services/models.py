@@ -71,7 +71,7 @@ def _search_cache_key(user: Any) -> str:
 
 
 def models_page(*, user: Any, page: int = 1, query: str = "") -> Outcome[ModelsPage]:
-    """One page of the member's models, or the models whose name contains ``query``."""
+    """One page of the member's models, or those whose name or description contains ``query``."""
     page = max(1, page)
     query = query.strip()
     if not query:
@@ -97,7 +97,7 @@ def models_page(*, user: Any, page: int = 1, query: str = "") -> Outcome[ModelsP
     matches = [
         m
         for m in (Model.from_api(raw) for raw in cached[:SEARCH_BOUND])
-        if needle in m.name.casefold()
+        if needle in m.name.casefold() or needle in (m.description or "").casefold()
     ]
     start = (page - 1) * PAGE_SIZE
     return Outcome(

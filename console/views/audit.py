@@ -23,12 +23,13 @@ from console.selectors.audit import (
     deleted_models,
 )
 from console.selectors.exports import csv_error_line, finished, jsonl_error_line
+from console.selectors.mirror import model_choices
 from console.services.audit import Actor, Target, audit_record
 from console.views.htmx import HtmxHttpRequest, render_screen
 
 
 def _filters(request: HtmxHttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
-    form = AuditFilterForm(request.GET)
+    form = AuditFilterForm(request.GET, models=model_choices())
     if not form.is_valid():
         return form, AuditFilters()
     data = form.cleaned_data

@@ -20,7 +20,12 @@ from console.forms import RunFilterForm, RunStartForm
 from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
 from console.selectors.exports import csv_error_line, finished
-from console.selectors.mirror import active_run, known_model_name, mirror_freshness
+from console.selectors.mirror import (
+    active_run,
+    known_model_name,
+    mirror_freshness,
+    model_choices,
+)
 from console.selectors.run_page import duration_estimate, start_defaults
 from console.selectors.runs import (
     CHART_ORDER,
@@ -44,14 +49,8 @@ from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_s
 from console.views.models import abilities, stand_in
 
 
-def _model_choices() -> list[tuple[str, str]]:
-    """Every model the mirror knows (the mirror records each model it sees)."""
-    names = ModelSyncState.objects.values_list("model_id", "model_name")
-    return sorted(((k, v or k) for k, v in names), key=lambda c: c[1].lower())
-
-
 def _filters(request: HtmxHttpRequest, model_id: str | None) -> tuple[RunFilterForm, RunFilters]:
-    form = RunFilterForm(request.GET, models=_model_choices(), sorts=SORT_LABELS)
+    form = RunFilterForm(request.GET, models=model_choices(), sorts=SORT_LABELS)
     if not form.is_valid():
         return form, RunFilters(model=model_id or "")
     data = form.cleaned_data
