@@ -170,6 +170,13 @@ class DayField(forms.DateField):
         )
         super().__init__(required=False, widget=widget, **kwargs)
 
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        """A day given as 2026-11-27 is shown back as 27 Nov 2026; what cannot be read, as is."""
+        try:
+            return self.to_python(data) or data
+        except forms.ValidationError:
+            return data
+
     def validate(self, value: Any) -> None:
         super().validate(value)
         if value and not self.FIRST <= value <= self.LAST:
