@@ -95,6 +95,10 @@ def shoot(base: str) -> None:
         model_url = page.url
         page.goto("/runs/")
         snap("run-history")
+        page.goto("/runs/?status=failed")
+        page.locator("#runs-table tbody tr a .status--failed").first.click()
+        page.wait_for_url("**/runs/*/")
+        snap("run-page")
         page.goto("/models/")
         page.get_by_role("link", name="Refund Drafts").click()
         page.wait_for_url("**/models/*/")
