@@ -8,6 +8,7 @@ import time
 import uuid
 import zoneinfo
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -189,10 +190,18 @@ class NoticesMiddleware:
 
             for notice in notices_take(user):
                 level = getattr(messages, notice.level.upper(), messages.INFO)
-                messages.add_message(
-                    request, level, notice.text, extra_tags=f"notice {notice.kind}"
-                )
+                # The link rides in the tags: "link:/runs/…/" (a path of the console's own).
+                tags = f"notice {notice.kind}" + (f" link:{notice.url}" if notice.url else "")
+                messages.add_message(request, level, notice.text, extra_tags=tags)
         return self.get_response(request)
+
+
+def message_link(message: Any) -> str:
+    """The console path a notice links to ("" for none); only paths starting with "/"."""
+    for tag in (message.extra_tags or "").split():
+        if tag.startswith("link:/") and not tag.startswith("link://"):
+            return tag[len("link:") :]
+    return ""
 
 
 class HtmxMessagesMiddleware:
@@ -214,7 +223,12 @@ class HtmxMessagesMiddleware:
         if "HX-Location" in response or "HX-Refresh" in response:
             return response
         pending = [
-            {"level": m.level_tag, "text": str(m), "run_ended": "run_ended" in (m.extra_tags or "")}
+            {
+                "level": m.level_tag,
+                "text": str(m),
+                "run_ended": "run_ended" in (m.extra_tags or ""),
+                "url": message_link(m),
+            }
             for m in messages.get_messages(request)
         ]
         if pending:

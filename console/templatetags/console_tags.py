@@ -165,3 +165,11 @@ def lockout_wait() -> str:
         hours = minutes // 60
         return f"{hours} hour{'s' if hours != 1 else ''}"
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+@register.filter
+def message_link(message: object) -> str:
+    """A notice's link (a console path), for the layout's messages."""
+    from console.middleware import message_link as link
+
+    return link(message)

@@ -3,12 +3,19 @@
 (function () {
   "use strict";
 
-  function toast(text, level) {
+  function toast(text, level, url) {
     var region = document.getElementById("toasts");
     if (!region) { return; }
     var item = document.createElement("div");
     item.className = "toast toast--" + (level || "info");
     item.textContent = text;
+    if (url && url.charAt(0) === "/" && url.charAt(1) !== "/") {
+      var link = document.createElement("a");
+      link.href = url;
+      link.textContent = "See the run";
+      item.appendChild(document.createTextNode(" "));
+      item.appendChild(link);
+    }
     region.appendChild(item);
     window.setTimeout(function () { item.remove(); }, 8000);
   }
@@ -29,7 +36,7 @@
 
   document.body.addEventListener("messages", function (event) {
     var list = (event.detail && event.detail.value) || [];
-    list.forEach(function (m) { toast(m.text, m.level); });
+    list.forEach(function (m) { toast(m.text, m.level, m.url); });
     var notices = list.filter(function (m) { return m.run_ended; }).length;
     if (notices) { markTitle(notices); clearTitle(); }
   });

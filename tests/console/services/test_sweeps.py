@@ -117,6 +117,7 @@ def test_a_run_end_updates_every_page_and_is_told_once(
     # The toast arrives on the member's next page, once.
     page = login_as_member(member).get("/runs/").content.decode()
     assert "Quiet Model succeeded" in page
+    assert f'<a href="/runs/{record.run_id}/">See the run</a>' in page
     again = login_as_member(member).get("/runs/").content.decode()
     assert "Quiet Model succeeded" not in again
 

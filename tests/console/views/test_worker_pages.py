@@ -72,6 +72,7 @@ def test_the_notices_poll_carries_new_notices_as_toasts_once(login_as: Any) -> N
         kind="run_ended",
         level="success",
         text="The fine-tune run of Quiet Model succeeded after 2 min.",
+        url="/runs/run-1/",
         created_at="2026-11-27T10:00:00Z",
     )
     first = member.get("/notices/", **HTMX)
@@ -82,6 +83,7 @@ def test_the_notices_poll_carries_new_notices_as_toasts_once(login_as: Any) -> N
             "level": "success",
             "text": "The fine-tune run of Quiet Model succeeded after 2 min.",
             "run_ended": True,
+            "url": "/runs/run-1/",
         }
     ]
     second = member.get("/notices/", **HTMX)
