@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 
-from bench.common import BENCH_DIR, ROOT
+from bench.common import BENCH_DIR, pytest_run
 from bench.doc import replace_section
 
 OPS = 1000
@@ -24,22 +23,7 @@ def main() -> int:
         "CHAOS_REPORT": str(report),
         "CONSOLE_VAR_DIR": str(BENCH_DIR / "chaos-var"),  # apart from `make test`'s files
     }
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "tests/console/test_chaos.py",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    print(out.stdout[-6000:], out.stderr[-3000:])
+    out = pytest_run(["tests/console/test_chaos.py"], env)
     if out.returncode != 0 or not report.exists():
         replace_section("chaos", ["## Chaos run (`make chaos`)", "", "**FAILED**: see its output."])
         return out.returncode or 1

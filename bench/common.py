@@ -215,3 +215,16 @@ if {token!r}:
 
 def create_member(env: dict[str, str], token: str | None) -> None:
     manage(env, "shell", "-c", CREATE_MEMBER.format(password=PASSWORD, token=token or ""))
+
+
+def pytest_run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The project's pytest in a subprocess, its output kept (for `make fuzz` and `make chaos`)."""
+    out = subprocess.run(
+        [PYTHON, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    print(out.stdout[-6000:], out.stderr[-3000:])
+    return out

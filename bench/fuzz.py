@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-from bench.common import BENCH_DIR, ROOT
+from bench.common import BENCH_DIR, pytest_run
 from bench.doc import replace_section
 
 LINE = re.compile(
@@ -26,24 +25,8 @@ def main() -> int:
     var = BENCH_DIR / "fuzz-var"
     env = {**os.environ, "HYPOTHESIS_PROFILE": "fuzz", "CONSOLE_VAR_DIR": str(var)}
     started = time.monotonic()
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-q",
-            "--hypothesis-show-statistics",
-            "tests/console/properties",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    out = pytest_run(["--hypothesis-show-statistics", "tests/console/properties"], env)
     took = time.monotonic() - started
-    print(out.stdout[-6000:], out.stderr[-3000:])
     rows = []
     for block in out.stdout.split("\n\n"):
         if m := LINE.search(block):

@@ -115,19 +115,25 @@ def url_for(route: str, target_id: int) -> str:
 ACTORS = [None, "no-role", Role.VIEWER, Role.OPERATOR, Role.ADMIN]
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("actor", ACTORS, ids=lambda a: getattr(a, "name", str(a)).lower())
-@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
-def test_matrix(actor: Any, htmx: bool, sandbox) -> None:  # type: ignore[no-untyped-def]
+def target_and_client(actor: Any) -> tuple[Any, Client]:
+    """A member to act on, and a client signed in as ``actor`` (None: signed out)."""
+    from console.services.team import set_role_groups
+
     users = get_user_model().objects
     target = users.create_user("target", password=PASSWORD)
     client = Client()
     if actor is not None:
-        from console.services.team import set_role_groups
-
         user = users.create_user("actor", password=PASSWORD)
         set_role_groups(user, None if actor == "no-role" else actor)
         client.force_login(user)
+    return target, client
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", ACTORS, ids=lambda a: getattr(a, "name", str(a)).lower())
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_matrix(actor: Any, htmx: bool, sandbox) -> None:  # type: ignore[no-untyped-def]
+    target, client = target_and_client(actor)
     headers = HTMX if htmx else {}
     for name, route in PATTERNS:
         needed, method = MATRIX[name]
@@ -172,15 +178,8 @@ POST_SIDE = [
 @pytest.mark.parametrize("actor", ACTORS, ids=lambda a: getattr(a, "name", str(a)).lower())
 @pytest.mark.parametrize("name", POST_SIDE)
 def test_the_post_side_refuses_the_same_roles(actor: Any, name: str, sandbox) -> None:  # type: ignore[no-untyped-def]
-    from console.services.team import set_role_groups
-
     users = get_user_model().objects
-    target = users.create_user("target", password=PASSWORD)
-    client = Client()
-    if actor is not None:
-        user = users.create_user("actor", password=PASSWORD)
-        set_role_groups(user, None if actor == "no-role" else actor)
-        client.force_login(user)
+    target, client = target_and_client(actor)
     needed, _ = MATRIX[name]
     route = next(p for n, p in PATTERNS if n == name)
     response = client.post(url_for(route, target.pk), {"name": "x", "confirm_name": "x"})

@@ -167,14 +167,20 @@ TRANSIENT_FAULTS = {
 MODEL_GET = r"/api/models/[^/]+"
 
 
-@pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=list(TRANSIENT_FAULTS))
-def test_the_edit_form_keeps_what_was_typed_when_dr_gero_fails(
-    login_as: Any, sandbox: SandboxServer, fault: str
-) -> None:
+def kept_model_failing(login_as: Any, sandbox: SandboxServer, fault: str) -> tuple[Any, str]:
+    """An operator, and a model the console has seen whose reads now fail with ``fault``."""
     operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
     model_id = sandbox.state.add_model("ws_main", name="Kept Model")["id"]
     sweep()  # the console has seen the model's name
     sandbox.arm(MODEL_GET, method="GET", **TRANSIENT_FAULTS[fault])
+    return operator, model_id
+
+
+@pytest.mark.parametrize("fault", TRANSIENT_FAULTS, ids=list(TRANSIENT_FAULTS))
+def test_the_edit_form_keeps_what_was_typed_when_dr_gero_fails(
+    login_as: Any, sandbox: SandboxServer, fault: str
+) -> None:
+    operator, model_id = kept_model_failing(login_as, sandbox, fault)
     typed = {"name": "Kept Model v2", "description": "Typed with care", "creation_mode": "auto"}
     response = operator.post(f"/models/{model_id}/edit/", typed)
     body = response.content.decode()
@@ -189,10 +195,7 @@ def test_the_edit_form_keeps_what_was_typed_when_dr_gero_fails(
 def test_the_run_preview_goes_on_from_what_was_typed_when_dr_gero_fails(
     login_as: Any, sandbox: SandboxServer, fault: str
 ) -> None:
-    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
-    model_id = sandbox.state.add_model("ws_main", name="Kept Model")["id"]
-    sweep()
-    sandbox.arm(MODEL_GET, method="GET", **TRANSIENT_FAULTS[fault])
+    operator, model_id = kept_model_failing(login_as, sandbox, fault)
     typed = {"size": "rows", "rows": "4321", "algorithm": "RANDOM_SHUFFLE"}
     response = operator.post(f"/models/{model_id}/runs/new/", typed)
     body = response.content.decode()
@@ -206,10 +209,7 @@ def test_the_run_preview_goes_on_from_what_was_typed_when_dr_gero_fails(
 def test_the_schedule_form_keeps_what_was_typed_when_dr_gero_fails(
     login_as: Any, sandbox: SandboxServer, fault: str
 ) -> None:
-    operator = login_as(Role.OPERATOR, token="drgero_sandbox_full")
-    model_id = sandbox.state.add_model("ws_main", name="Kept Model")["id"]
-    sweep()
-    sandbox.arm(MODEL_GET, method="GET", **TRANSIENT_FAULTS[fault])
+    operator, model_id = kept_model_failing(login_as, sandbox, fault)
     typed = {
         "enabled": "on",
         "cadence": "DAILY",
