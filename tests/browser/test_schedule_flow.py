@@ -46,3 +46,17 @@ def test_weekly_to_daily(page: Any, sandbox: SandboxServer) -> None:
     first_row.get_by_text("Details").click()
     assert "DAILY" in first_row.inner_text() and "WEEKLY" in first_row.inner_text()
     assert page.console_errors == []
+
+
+def test_choosing_a_cadence_turns_an_off_schedule_on(page: Any, sandbox: SandboxServer) -> None:
+    member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    model_id = sandbox.state.add_model("ws_main", name="Quiet Model")["id"]
+    log_in(page, "op")
+    page.goto(f"/models/{model_id}/schedule/")
+    off = page.get_by_label("Off — runs start only when someone starts one")
+    on = page.get_by_label("On — Dr.Gero fine-tunes this model on a schedule")
+    assert off.is_checked()
+    page.get_by_label("Monthly — Fine-tune once a month.").check()
+    assert on.is_checked()
+    until(page, "document.querySelector('#schedule-summary').textContent.includes('Every month')")
+    assert page.console_errors == []
