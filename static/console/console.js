@@ -64,15 +64,13 @@
   });
 
   // Choosing how often turns the schedule on: a cadence means nothing while it is off.
-  document.body.addEventListener("change", function (event) {
+  // Captured, so it runs before htmx asks for the summary of the form as it then is.
+  document.addEventListener("change", function (event) {
     var radio = event.target;
     if (!radio.matches || !radio.matches("input[type=radio][name=cadence]")) { return; }
     var on = radio.form && radio.form.querySelector("input[type=radio][name=enabled][value=on]");
-    if (on && !on.checked) {
-      on.checked = true;
-      on.dispatchEvent(new Event("change", { bubbles: true }));
-    }
-  });
+    if (on) { on.checked = true; }
+  }, true);
 
   // "Automatic" dataset size: the rows field is disabled, as the server renders it.
   document.body.addEventListener("change", function (event) {
