@@ -32,6 +32,22 @@ def demo_account_absent(app_configs: object = None, **kwargs: object) -> list[ch
     return []
 
 
+@checks.register("console", deploy=True)
+def shared_queue(app_configs: object = None, **kwargs: object) -> list[checks.CheckMessage]:
+    """In production the web processes and the worker need one queue between them."""
+    if getattr(settings, "CONSOLE_ENV", "") != "production" or settings.REDIS_URL:
+        return []
+    return [
+        checks.Warning(
+            "REDIS_URL is not set: the worker's queue is a SQLite file in CONSOLE_VAR_DIR, "
+            "shared only by processes on one machine with that directory.",
+            hint="Set REDIS_URL so that the web processes and the worker share one queue "
+            "(docs/deploy.md, The worker).",
+            id="console.W001",
+        )
+    ]
+
+
 def refuse_unsafe_start() -> None:
     """Called by the WSGI entry point: production does not serve while a check fails."""
     if getattr(settings, "CONSOLE_ENV", "") != "production":

@@ -115,7 +115,7 @@ def mirror_upsert(
                 )
             else:
                 before_status, before_category = record.status, record.category
-                changed = {k: v for k, v in fields.items() if getattr(record, k) != v}
+                changed = {k: v for k, v in fields.items() if _differs(record, k, v)}
                 if changed:
                     for key, value in changed.items():
                         setattr(record, key, value)
@@ -139,6 +139,13 @@ def mirror_upsert(
         for record in ended:
             run_ended(record)
     return records
+
+
+def _differs(record: RunRecord, key: str, value: Any) -> bool:
+    """Whether a field would change; members are compared by id, without loading them."""
+    if key in ("started_by", "synced_by"):
+        return getattr(record, f"{key}_id") != (value.pk if value is not None else None)
+    return bool(getattr(record, key) != value)
 
 
 def runs_refresh(*, client: DrGeroClient, model_id: str, synced_by: Any = None) -> list[Run]:

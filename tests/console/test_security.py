@@ -45,8 +45,12 @@ def test_every_url_refuses_a_post_without_a_csrf_token(
     assert sandbox.state.seen == []
 
 
-def test_the_deploy_checks_pass_under_production_settings() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
+def deploy_check(**extra: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "CONSOLE_")) and k != "REDIS_URL"
+    }
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "console.settings.production",
@@ -56,9 +60,10 @@ def test_the_deploy_checks_pass_under_production_settings() -> None:
             "DATABASE_URL": "sqlite:////tmp/console-deploy-check.sqlite3",
             "DJANGO_ALLOWED_HOSTS": "console.example.org",
             "DJANGO_CSRF_TRUSTED_ORIGINS": "https://console.example.org",
+            **extra,
         }
     )
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
@@ -66,7 +71,16 @@ def test_the_deploy_checks_pass_under_production_settings() -> None:
         text=True,
         timeout=120,
     )
+
+
+def test_the_deploy_checks_pass_under_production_settings() -> None:
+    result = deploy_check(REDIS_URL="redis://127.0.0.1:6379/9")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_without_a_shared_queue_is_warned() -> None:
+    result = deploy_check()
+    assert result.returncode != 0 and "console.W001" in result.stdout + result.stderr
 
 
 @pytest.mark.django_db
