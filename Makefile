@@ -27,6 +27,8 @@ chromium:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy --strict drgero_client
+	$(VENV)/bin/mypy console
 	$(VENV)/bin/hadolint --failure-threshold warning Dockerfile
 
 test: $(STAMP) chromium lint

@@ -27,7 +27,8 @@ class TokenSafeExceptionReporterFilter(SafeExceptionReporterFilter):
             return params
         cleaned = params.copy()
         for key in list(cleaned.keys()):
-            if any(TOKEN_PATTERN.search(str(v)) for v in cleaned.getlist(key)):
+            values = cleaned.getlist(key) if hasattr(cleaned, "getlist") else [cleaned[key]]
+            if any(TOKEN_PATTERN.search(str(v)) for v in values):
                 cleaned[key] = self.cleansed_substitute
         return cleaned
 

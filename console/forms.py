@@ -6,7 +6,7 @@ import re
 import unicodedata
 import zoneinfo
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -46,7 +46,7 @@ class NotificationsForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         zones = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
-        self.fields["time_zone"].choices = [
+        choice_field(self, "time_zone").choices = [
             ("", f"The console's zone ({settings.TIME_ZONE})"),
             *((z, z.replace("_", " ")) for z in zones),
         ]
@@ -152,6 +152,11 @@ class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=ROLE_CHOICES)
 
 
+def choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A form's choice field, to set its choices (a plain ``Field`` has none)."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
 DAY_FORMAT = "%d %b %Y"  # 27 Nov 2026: the one way the console writes a day
 
 
@@ -190,7 +195,8 @@ class DateRangeForm(forms.Form):
     until = DayField(label="To")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "The end date is before the start date.")
         return data
@@ -218,7 +224,7 @@ class AuditFilterForm(DateRangeForm):
         chosen = self.data.get("model", "") if self.is_bound else ""
         known = dict(models)
         extra = [(chosen, chosen)] if chosen and chosen not in known else []
-        self.fields["model"].choices = [("", "Any"), *models, *extra]
+        choice_field(self, "model").choices = [("", "Any"), *models, *extra]
 
 
 UUID_PATTERN = re.compile(
@@ -289,12 +295,12 @@ class ModelForm(forms.Form):
             choices = [(b.id, b.name) for b in leaderboards or []]
             known = {c[0] for c in choices}
             choices += [(i, f"{i} (not listed)") for i in keep_ids or [] if i not in known]
-            self.fields["leaderboards"].choices = choices
+            choice_field(self, "leaderboards").choices = choices
             del self.fields["leaderboard_ids"]
         else:
             del self.fields["leaderboards"]
         if keep_mode and keep_mode not in dict(CREATION_MODES):
-            self.fields["creation_mode"].choices = [
+            choice_field(self, "creation_mode").choices = [
                 *CREATION_MODES,
                 (keep_mode, f"{keep_mode} (as Dr.Gero has it)"),
             ]
@@ -397,7 +403,8 @@ class DatasetFields(forms.Form):
             self.fields["rows"].widget.attrs["disabled"] = True
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("size") == "rows" and data.get("rows") is None and "rows" not in self.errors:
             self.add_error("rows", "Enter how many rows to use, or choose Automatic.")
         return data
@@ -467,8 +474,8 @@ class RunFilterForm(DateRangeForm):
         self, *args: Any, models: list[tuple[str, str]], sorts: dict[str, str], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "Any"), *models]
-        self.fields["sort"].choices = list(sorts.items())
+        choice_field(self, "model").choices = [("", "Any"), *models]
+        choice_field(self, "sort").choices = list(sorts.items())
 
 
 def cadence_choices(keep: str | None = None) -> list[tuple[str, str]]:
@@ -501,13 +508,14 @@ class ScheduleForm(DatasetFields):
 
     def __init__(self, *args: Any, keep_cadence: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cadence"].choices = cadence_choices(keep_cadence)
+        choice_field(self, "cadence").choices = cadence_choices(keep_cadence)
         # Off needs no cadence or dataset; the dataset fields validate only when on.
         self.fields["size"].required = False
         self.fields["algorithm"].required = False
 
     def clean(self) -> dict[str, Any]:
-        data = forms.Form.clean(self)
+        forms.Form.clean(self)
+        data = self.cleaned_data
         if data.get("enabled") != "on":
             for name in ("rows", "size", "algorithm", "cadence"):
                 self.errors.pop(name, None)

@@ -115,7 +115,9 @@ class HealthCheckMiddleware:
 class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
     """An htmx request without a session is sent to the log-in page, never swapped into a table."""
 
-    def handle_no_permission(self, request: HttpRequest, view_func: Callable) -> HttpResponse:
+    def handle_no_permission(  # type: ignore[override]  # htmx gets a client redirect
+        self, request: HttpRequest, view_func: Callable[..., Any]
+    ) -> HttpResponse:
         if getattr(request, "htmx", False) or request.headers.get("HX-Request") == "true":
             current = request.headers.get("HX-Current-URL", "")
             parts = urlsplit(current)
@@ -155,7 +157,7 @@ class MemberTimeZoneMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
-        zone = ""
+        zone: str | None = ""
         if user is not None and user.is_authenticated:
             zone = request.session.get(MEMBER_ZONE)
             if zone is None:
@@ -240,5 +242,5 @@ class HtmxMessagesMiddleware:
                 existing["messages"] = pending
                 response["HX-Trigger"] = json.dumps(existing)
             else:
-                trigger_client_event(response, "messages", pending)
+                trigger_client_event(response, "messages", pending)  # type: ignore[arg-type]
         return response

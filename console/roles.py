@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from console.views.htmx import wants_partial
@@ -47,7 +48,7 @@ def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role | None:
     names = user.groups.values_list("name", flat=True)  # type: ignore[attr-defined]
     roles = [GROUP_ROLES[n] for n in names if n in GROUP_ROLES]
     role = max(roles) if roles else None
-    user._console_role = role  # type: ignore[union-attr]
+    user._console_role = role  # type: ignore[union-attr,attr-defined,unused-ignore]
     return role
 
 
@@ -67,7 +68,7 @@ def refusal(request: HttpRequest, needed: Role) -> HttpResponse:
     return render(request, template, context, status=403)
 
 
-V = TypeVar("V", bound=Callable[..., HttpResponse])
+V = TypeVar("V", bound=Callable[..., HttpResponseBase])
 
 
 def requires(needed: Role) -> Callable[[V], V]:
@@ -75,7 +76,7 @@ def requires(needed: Role) -> Callable[[V], V]:
 
     def decorate(view: V) -> V:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_role(request.user, needed):
                 return refusal(request, needed)
             return view(request, *args, **kwargs)

@@ -378,10 +378,10 @@ class DrGeroClient:
                 return call
             error = _api_error(call)
             if idempotent and call.status in RETRY_STATUSES and attempt < self.max_retries:
-                delay = self._retry_delay(error, attempt)
-                if delay is not None and time.monotonic() + delay < deadline:
+                retry_delay = self._retry_delay(error, attempt)
+                if retry_delay is not None and time.monotonic() + retry_delay < deadline:
                     attempt += 1
-                    time.sleep(delay)
+                    time.sleep(retry_delay)
                     continue
             self._log(method, template, call.status, started, attempt)
             raise error

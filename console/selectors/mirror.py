@@ -78,7 +78,7 @@ def mirror_freshness(model_id: str | None = None) -> Freshness:
     """The team's (or one model's) last check with Dr.Gero, and whether the worker is failing."""
     sweeps = list(SweepState.objects.all())
     failing = [s for s in sweeps if s.failing_since]
-    failing_since = min((s.failing_since for s in failing), default=None)
+    failing_since = min((s.failing_since for s in failing if s.failing_since), default=None)
     last_error = failing[0].last_error if failing else ""
     no_reader = not DrGeroToken.objects.filter(user__is_active=True).exists()
     if model_id is None:

@@ -112,7 +112,7 @@ class Estimate:
 
 def duration_estimate(model_id: str) -> Estimate | None:
     """From the model's last ten finished runs with a known duration; None without any."""
-    durations = list(
+    found = list(
         RunRecord.objects.filter(
             model_id=model_id,
             category__in=("succeeded", "failed", "cancelled"),
@@ -121,6 +121,7 @@ def duration_estimate(model_id: str) -> Estimate | None:
         .order_by("-created_at")
         .values_list("duration_seconds", flat=True)[:ESTIMATE_FROM]
     )
+    durations: list[int] = [d for d in found if d is not None]
     if not durations:
         return None
     return Estimate(

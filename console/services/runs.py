@@ -324,7 +324,11 @@ def resolve_pending(
         model_name=submission.model_name,
         started_by=submission.user,
     )
-    first = AuditEvent.objects.filter(seq=submission.audit_seq).first()
+    first = (
+        AuditEvent.objects.filter(seq=submission.audit_seq).first()
+        if submission.audit_seq
+        else None
+    )
     audit_record(
         actor=Actor.of(user),
         action="run.start.resolved",

@@ -112,7 +112,8 @@ def _list_models(
         except DrGeroError as exc:
             if not _member_refused(exc):
                 raise _Stop(exc) from None
-            log.warning("member %s: Dr.Gero refused listing models (%s)", member.pk, exc.status)
+            status = getattr(exc, "status", None)
+            log.warning("member %s: Dr.Gero refused listing models (%s)", member.pk, status)
             complete = False
         report.calls += max(1, -(-count // 50))
         complete = complete and count < bound
@@ -136,7 +137,8 @@ def _read_runs(model_id: str, client: DrGeroClient, report: SweepReport) -> None
         return
     except DrGeroError as exc:
         if _member_refused(exc):
-            log.warning("model %s: Dr.Gero refused reading its runs (%s)", model_id, exc.status)
+            status = getattr(exc, "status", None)
+            log.warning("model %s: Dr.Gero refused reading its runs (%s)", model_id, status)
             return
         raise _Stop(exc) from None
     report.models += 1

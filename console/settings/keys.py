@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -43,7 +44,7 @@ def new_keyring_entry(kid: str) -> str:
     return f"{kid}:{base64.b64encode(secrets.token_bytes(32)).decode()}"
 
 
-def generated_value(var_dir: Path, name: str, make: callable) -> str:  # type: ignore[valid-type]
+def generated_value(var_dir: Path, name: str, make: Callable[[], str]) -> str:
     """Read ``var/<name>``, creating it with ``make()`` (mode 0600) the first time."""
     path = var_dir / name
     if path.exists():

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -88,7 +89,7 @@ def export_refused(request: HtmxHttpRequest, form: Any, back: str) -> HttpRespon
     )
 
 
-def _export(request: HtmxHttpRequest, kind: str) -> StreamingHttpResponse | HttpResponse:
+def _export(request: HtmxHttpRequest, kind: str) -> HttpResponseBase:
     form, filters = _filters(request)
     if not form.is_valid():
         return export_refused(request, form, reverse("console:audit"))
@@ -117,11 +118,11 @@ def _export(request: HtmxHttpRequest, kind: str) -> StreamingHttpResponse | Http
 
 @require_GET
 @requires(Role.VIEWER)
-def audit_export_csv(request: HtmxHttpRequest) -> StreamingHttpResponse | HttpResponse:
+def audit_export_csv(request: HtmxHttpRequest) -> HttpResponseBase:
     return _export(request, "csv")
 
 
 @require_GET
 @requires(Role.VIEWER)
-def audit_export_jsonl(request: HtmxHttpRequest) -> StreamingHttpResponse | HttpResponse:
+def audit_export_jsonl(request: HtmxHttpRequest) -> HttpResponseBase:
     return _export(request, "jsonl")

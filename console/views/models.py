@@ -240,7 +240,7 @@ def model_edit(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         )
     model = current.value
     picker = leaderboard_picker(user=request.user)
-    options = {
+    options: dict[str, Any] = {
         "leaderboards": picker.leaderboards,
         "keep_ids": list(model.leaderboard_ids),
         "keep_mode": model.creation_mode,

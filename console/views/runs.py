@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -122,7 +123,7 @@ def runs_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     return _history(request, model_id)
 
 
-def _export(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
+def _export(request: HtmxHttpRequest, model_id: str | None) -> HttpResponseBase:
     form, filters = _filters(request, model_id)
     if not form.is_valid():
         history = ("console:model-runs", [model_id]) if model_id else ("console:runs", [])
@@ -140,13 +141,13 @@ def _export(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
 
 @require_GET
 @requires(Role.VIEWER)
-def runs_export(request: HtmxHttpRequest) -> HttpResponse:
+def runs_export(request: HtmxHttpRequest) -> HttpResponseBase:
     return _export(request, None)
 
 
 @require_GET
 @requires(Role.VIEWER)
-def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponseBase:
     return _export(request, model_id)
 
 
@@ -194,12 +195,13 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     if request.POST.get("step") == "confirm":
         return _confirm(request, model, request.POST.get("submission", ""))
     if request.POST.get("step") == "edit":
-        pending = RunSubmission.objects.filter(
-            pk=_uuid_or_none(request.POST.get("submission")), user=request.user
-        ).first()
-        initial = RunStartForm.initial_from(pending.settings) if pending else None
+        chosen = _uuid_or_none(request.POST.get("submission"))
+        pending = (
+            RunSubmission.objects.filter(pk=chosen, user=request.user).first() if chosen else None
+        )
+        again = RunStartForm.initial_from(pending.settings) if pending else None
         return _start_screen(
-            request, {**base, "form": RunStartForm(initial=initial), "editing": True}
+            request, {**base, "form": RunStartForm(initial=again), "editing": True}
         )
     form = RunStartForm(request.POST)
     if not form.is_valid():

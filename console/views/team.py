@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -145,6 +147,6 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("console:login")
     post_reset_login = False
 
-    def form_valid(self, form):  # type: ignore[no-untyped-def]
+    def form_valid(self, form: Any) -> HttpResponse:
         messages.success(self.request, "Your password was set; you can log in now.")
         return super().form_valid(form)

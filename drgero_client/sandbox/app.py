@@ -44,6 +44,9 @@ CREATION_MODES = ("auto", "manual")
 StartResponse = Callable[..., Any]
 
 
+Query = dict[str, list[str]]  # a parsed query string
+
+
 class DropConnection(Exception):  # noqa: N818  (a signal to the server, not an error)
     """Raised to make the server close the connection without answering."""
 
@@ -153,11 +156,12 @@ class SandboxApp:
                 allowed.append(route_method)
                 continue
             if handler == self.healthz:
-                return handler()
+                return self.healthz()
             grant = self._authenticate(environ)
             query = parse_qs(environ.get("QUERY_STRING", ""))
             kwargs = match.groupdict()
-            return handler(grant=grant, query=query, raw=raw, **kwargs)
+            answer: tuple[int, Any] = handler(grant=grant, query=query, raw=raw, **kwargs)
+            return answer
         if allowed:
             raise HttpError(405, "Method not allowed", "method_not_allowed")
         raise HttpError(404, "Not found", "not_found")
@@ -216,7 +220,7 @@ class SandboxApp:
             raise HttpError(400, "Malformed JSON body", "invalid_json") from exc
         if not isinstance(body, dict):
             raise HttpError(400, "The JSON body must be an object", "invalid_body")
-        return {ALIASES.get(k, k): v for k, v in body.items()}
+        return {ALIASES.get(k) or k: v for k, v in body.items()}
 
     def _model(self, grant: TokenGrant, mid: str) -> dict[str, Any]:
         model = self.state.models.get(mid)
@@ -225,7 +229,7 @@ class SandboxApp:
         return model
 
     @staticmethod
-    def _paging(query: dict[str, list[str]]) -> tuple[int, int]:
+    def _paging(query: Query) -> tuple[int, int]:
         try:
             limit = int(query.get("limit", ["50"])[0])
             offset = int(query.get("offset", ["0"])[0])
@@ -245,7 +249,7 @@ class SandboxApp:
     def healthz(self) -> tuple[int, Any]:
         return 200, {"status": "ok"}
 
-    def list_models(self, *, grant: TokenGrant, query: dict, raw: bytes) -> tuple[int, Any]:
+    def list_models(self, *, grant: TokenGrant, query: Query, raw: bytes) -> tuple[int, Any]:
         self._need(grant, "models:read")
         limit, offset = self._paging(query)
         with self.state.lock:
@@ -254,19 +258,21 @@ class SandboxApp:
         page = [public_model(m) for m in mine[offset : offset + limit]]
         return 200, {"models": page, "total": len(mine), "limit": limit, "offset": offset}
 
-    def create_model(self, *, grant: TokenGrant, query: dict, raw: bytes) -> tuple[int, Any]:
+    def create_model(self, *, grant: TokenGrant, query: Query, raw: bytes) -> tuple[int, Any]:
         self._need(grant, "models:write")
         body = self._json(raw)
         fields = self._model_fields(grant, body, creating=True)
         model = self.state.add_model(grant.workspace_id, **fields)
         return 201, {"model": model}
 
-    def get_model(self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str) -> tuple[int, Any]:
+    def get_model(
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
+    ) -> tuple[int, Any]:
         self._need(grant, "models:read")
         return 200, {"model": public_model(self._model(grant, mid))}
 
     def update_model(
-        self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
     ) -> tuple[int, Any]:
         self._need(grant, "models:write")
         model = self._model(grant, mid)
@@ -288,7 +294,7 @@ class SandboxApp:
         return 200, {"model": public_model(model)}
 
     def delete_model(
-        self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
     ) -> tuple[int, Any]:
         self._need(grant, "models:write")
         self._model(grant, mid)
@@ -296,12 +302,12 @@ class SandboxApp:
             del self.state.models[mid]
         return 200, {"deleted": True, "id": mid}
 
-    def list_base_models(self, *, grant: TokenGrant, query: dict, raw: bytes) -> tuple[int, Any]:
+    def list_base_models(self, *, grant: TokenGrant, query: Query, raw: bytes) -> tuple[int, Any]:
         self._need(grant, "models:read")
         return 200, {"base_models": list(self.state.base_models)}
 
     def model_leaderboards(
-        self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
     ) -> tuple[int, Any]:
         self._need(grant, "models:read")
         model = self._model(grant, mid)
@@ -312,7 +318,7 @@ class SandboxApp:
         ]
         return 200, {"leaderboards": boards}
 
-    def list_leaderboards(self, *, grant: TokenGrant, query: dict, raw: bytes) -> tuple[int, Any]:
+    def list_leaderboards(self, *, grant: TokenGrant, query: Query, raw: bytes) -> tuple[int, Any]:
         self._need(grant, "leaderboards:read")
         limit, offset = self._paging(query)
         mine = [
@@ -322,13 +328,17 @@ class SandboxApp:
         ]
         return 200, {"leaderboards": mine[offset : offset + limit], "total": len(mine)}
 
-    def list_runs(self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str) -> tuple[int, Any]:
+    def list_runs(
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
+    ) -> tuple[int, Any]:
         self._need(grant, "models:read", "models:fine-tune")
         self._model(grant, mid)
         now = self.state.clock.now()
         return 200, {"runs": [r.to_api(now) for r in self.state.model_runs(mid)]}
 
-    def start_run(self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str) -> tuple[int, Any]:
+    def start_run(
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
+    ) -> tuple[int, Any]:
         self._need(grant, "models:fine-tune")
         self._model(grant, mid)
         body = self._json(raw)
@@ -348,7 +358,9 @@ class SandboxApp:
             run = self.state.add_run(mid, request=request, outcome=outcome, error=error)
         return 201, {"run": run.to_api(self.state.clock.now())}
 
-    def sync_runs(self, *, grant: TokenGrant, query: dict, raw: bytes, mid: str) -> tuple[int, Any]:
+    def sync_runs(
+        self, *, grant: TokenGrant, query: Query, raw: bytes, mid: str
+    ) -> tuple[int, Any]:
         self._need(grant, "models:fine-tune")
         self._model(grant, mid)
         body = self._json(raw, required=False)

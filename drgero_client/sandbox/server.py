@@ -18,6 +18,10 @@ from drgero_client.sandbox.state import Fault, SandboxState
 
 
 class _Handler(ServerHandler):
+    # Set by the request handler below, as wsgiref's own server does.
+    request_handler: WSGIRequestHandler
+    status: str | None
+
     def close(self) -> None:
         if self.status is None:  # a dropped connection answered nothing: nothing to log
             SimpleHandler.close(self)
@@ -58,12 +62,16 @@ class _RequestHandler(WSGIRequestHandler):
         if not self.parse_request():
             return
         handler = _Handler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            self.rfile,
+            self.wfile,  # type: ignore[arg-type]  # a buffered socket file is an IO[bytes]
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=True,
         )
         handler.request_handler = self
         handler.http_version = "1.1"
         try:
-            handler.run(self.server.get_app())
+            handler.run(self.server.get_app())  # type: ignore[attr-defined]  # a WSGIServer
         except DropConnection:
             self.close_connection = True
             with contextlib.suppress(OSError):

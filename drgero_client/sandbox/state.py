@@ -193,7 +193,7 @@ class SandboxState:
 
     def add_model(self, workspace_id: str, **fields: Any) -> dict[str, Any]:
         now = self.clock.now()
-        model = {
+        model: dict[str, Any] = {
             "id": fields.pop("id", None) or self.new_id(),
             "name": "Untitled",
             "description": "",

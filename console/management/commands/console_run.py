@@ -28,8 +28,10 @@ class Command(BaseCommand):
             from drgero_client.sandbox import SandboxServer
 
             # In-process, on a daemon thread: Ctrl-C stops the console and the sandbox at once.
-            sandbox = SandboxServer("127.0.0.1", settings.SANDBOX_PORT, seed="demo").start()
-            account = settings.DEMO_ACCOUNT
+            # Demo mode's own settings (console/settings/demo.py).
+            port_ = getattr(settings, "SANDBOX_PORT")  # noqa: B009
+            sandbox = SandboxServer("127.0.0.1", port_, seed="demo").start()
+            account = getattr(settings, "DEMO_ACCOUNT")  # noqa: B009
             demo_account_ensure(**account)
             self.stdout.write(f"Dr.Gero sandbox: {sandbox.url} (demo data)")
             self.stdout.write(
