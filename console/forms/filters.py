@@ -1,0 +1,81 @@
+"""The filters of the run history and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from console.forms.fields import DayField, choice_field
+
+
+class DateRangeForm(forms.Form):
+    """Filters with a From and To day; To may not come before From."""
+
+    since = DayField(label="From")
+    until = DayField(label="To")
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            self.add_error("until", "The end date is before the start date.")
+        return data
+
+
+class AuditFilterForm(DateRangeForm):
+    actor = forms.CharField(required=False, label="Who")
+    action = forms.CharField(required=False, label="Action")
+    model = forms.ChoiceField(required=False, label="Model", choices=[("", "Any")])
+    outcome = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any"),
+            ("succeeded", "Succeeded"),
+            ("failed", "Failed"),
+            ("unknown", "Unknown"),
+        ],
+    )
+
+    field_order = ["actor", "action", "model", "outcome", "since", "until"]
+
+    def __init__(self, *args: Any, models: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A model by name; an id the console does not know (typed into the URL) is kept.
+        chosen = self.data.get("model", "") if self.is_bound else ""
+        known = dict(models)
+        extra = [(chosen, chosen)] if chosen and chosen not in known else []
+        choice_field(self, "model").choices = [("", "Any"), *models, *extra]
+
+
+class RunFilterForm(DateRangeForm):
+    status = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("", "Any"),
+            ("queued", "Queued"),
+            ("running", "Running"),
+            ("succeeded", "Succeeded"),
+            ("failed", "Failed"),
+            ("cancelled", "Cancelled"),
+            ("unknown", "Unknown"),
+        ],
+    )
+    model = forms.ChoiceField(required=False, choices=[("", "Any")])
+    started_by = forms.CharField(
+        required=False, label="Started by", help_text="A username, or “me”."
+    )
+    origin = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), ("console", "Console"), ("external", "Outside the console")],
+    )
+    sort = forms.ChoiceField(required=False, choices=[])
+
+    field_order = ["status", "model", "started_by", "origin", "since", "until", "sort"]
+
+    def __init__(
+        self, *args: Any, models: list[tuple[str, str]], sorts: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        choice_field(self, "model").choices = [("", "Any"), *models]
+        choice_field(self, "sort").choices = list(sorts.items())
