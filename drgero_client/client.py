@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import copy
-import ipaddress
 import json
 import logging
 import random
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -19,11 +16,15 @@ import requests
 from drgero_client.errors import (
     APIError,
     DrGeroConnectionError,
-    DrGeroError,
     DrGeroTimeoutError,
-    InvalidResponseError,
     RateLimitError,
-    error_class_for,
+)
+from drgero_client.transport import (
+    Call,
+    api_error,
+    is_loopback_host,
+    new_session,
+    send,
 )
 from drgero_client.types import (
     LIST_KEYS,
@@ -39,7 +40,7 @@ from drgero_client.types import (
     unwrap_object,
 )
 
-__all__ = ["DrGeroClient", "new_session"]
+__all__ = ["DrGeroClient", "is_loopback_host", "new_session"]
 
 logger = logging.getLogger("drgero_client")
 
@@ -57,32 +58,6 @@ UPDATABLE_FIELDS = frozenset(
     }
 )
 _UNSET: Any = object()
-
-
-def new_session(pool_size: int = 20) -> requests.Session:
-    """A token-free session with a connection pool, to share between clients of one thread."""
-    session = requests.Session()
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=pool_size)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    return session
-
-
-def is_loopback_host(host: str) -> bool:
-    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True)
-class _Call:
-    status: int
-    body: Any
-    headers: Any
 
 
 class DrGeroClient:
@@ -328,7 +303,7 @@ class DrGeroClient:
         params: dict[str, Any] | None = None,
         json_body: Any = _UNSET,
         authenticated: bool = True,
-    ) -> _Call:
+    ) -> Call:
         """Send one call: timeout, headers, quoted ids, retry rule, JSON parsing, error mapping.
 
         Retries are written here rather than with urllib3's ``Retry`` on a mounted adapter:
@@ -363,7 +338,17 @@ class DrGeroClient:
                 self._log(method, template, None, started, attempt)
                 raise DrGeroTimeoutError("The time for calling Dr.Gero ran out", request_sent=False)
             try:
-                call = self._send(method, url, headers, params, data, idempotent, left)
+                call = send(
+                    self._session,
+                    self.timeout,
+                    method,
+                    url,
+                    headers,
+                    params,
+                    data,
+                    idempotent,
+                    left,
+                )
             except DrGeroConnectionError as exc:
                 if idempotent and attempt < self.max_retries:
                     delay = self._backoff(attempt)
@@ -376,7 +361,7 @@ class DrGeroClient:
             if call.status < 400:
                 self._log(method, template, call.status, started, attempt)
                 return call
-            error = _api_error(call)
+            error = api_error(call)
             if idempotent and call.status in RETRY_STATUSES and attempt < self.max_retries:
                 retry_delay = self._retry_delay(error, attempt)
                 if retry_delay is not None and time.monotonic() + retry_delay < deadline:
@@ -385,58 +370,6 @@ class DrGeroClient:
                     continue
             self._log(method, template, call.status, started, attempt)
             raise error
-
-    def _send(
-        self,
-        method: str,
-        url: str,
-        headers: dict[str, str],
-        params: dict[str, Any] | None,
-        data: bytes | None,
-        idempotent: bool,
-        left: float,
-    ) -> _Call:
-        connect, read = self.timeout
-        try:
-            response = self._session.request(
-                method,
-                url,
-                headers=headers,
-                params=params,
-                data=data,
-                timeout=(min(connect, left), min(read, left)),
-                allow_redirects=idempotent,
-            )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise DrGeroTimeoutError(
-                "Dr.Gero could not be reached in time", request_sent=False
-            ) from _chain(exc)
-        except requests.exceptions.ReadTimeout as exc:
-            raise DrGeroTimeoutError(
-                "Dr.Gero did not answer in time", request_sent=True
-            ) from _chain(exc)
-        except requests.exceptions.ConnectionError as exc:
-            sent = not _never_connected(exc)
-            raise DrGeroConnectionError(
-                "The connection to Dr.Gero failed", request_sent=sent
-            ) from _chain(exc)
-        except requests.exceptions.RequestException as exc:
-            raise DrGeroConnectionError(
-                "The request to Dr.Gero failed", request_sent=True
-            ) from _chain(exc)
-        raw = response.content
-        body: Any = None
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except ValueError:
-                if response.status_code < 400:
-                    raise InvalidResponseError(
-                        "Dr.Gero answered with something that is not JSON",
-                        status=response.status_code,
-                    ) from None
-                body = {"error": raw[:200].decode("utf-8", "replace")}
-        return _Call(response.status_code, body, response.headers)
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter keeps many console processes from retrying in step.
@@ -468,71 +401,6 @@ class DrGeroClient:
                 "retries": retries,
             },
         )
-
-
-def _chain(exc: BaseException) -> DrGeroError:
-    """A token-free stand-in for a transport error, for ``raise … from``.
-
-    requests' own exceptions can carry the prepared request with its Authorization header;
-    chaining a plain summary keeps the cause readable without keeping the token.
-    """
-    return DrGeroError(f"{type(exc).__name__}: {_describe(exc)}")
-
-
-def _describe(exc: BaseException) -> str:
-    reason = exc.args[0] if exc.args else ""
-    text = str(getattr(reason, "reason", reason) or type(exc).__name__)
-    return text[:200]
-
-
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    text = repr(exc.args)
-    return any(
-        marker in text
-        for marker in ("NewConnectionError", "Connection refused", "NameResolutionError")
-    )
-
-
-def _api_error(call: _Call) -> APIError:
-    body = call.body if isinstance(call.body, dict) else {}
-    message = body.get("error") or body.get("message") or body.get("detail")
-    if isinstance(message, dict):
-        message = message.get("message")
-    if not isinstance(message, str) or not message:
-        message = f"Dr.Gero answered {call.status}"
-    code = body.get("code")
-    details = body.get("details")
-    request_id = (
-        call.headers.get("X-Request-Id")
-        or call.headers.get("X-Request-ID")
-        or body.get("request_id")
-        or body.get("requestId")
-    )
-    cls = error_class_for(call.status)
-    kwargs: dict[str, Any] = {
-        "status": call.status,
-        "code": code if isinstance(code, str) else None,
-        "details": details if isinstance(details, dict) else {},
-        "request_id": request_id if isinstance(request_id, str) else None,
-    }
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=_retry_after(call.headers), **kwargs)
-    return cls(message, **kwargs)
-
-
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def _has_list(body: dict[str, Any]) -> bool:
