@@ -10,10 +10,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qs
 
+from drgero_client.sandbox.control import control_action
 from drgero_client.sandbox.seed import seed
 from drgero_client.sandbox.state import (
-    ALGORITHMS,
-    CADENCES,
     Fault,
     SandboxState,
     SeenRequest,
@@ -21,11 +20,9 @@ from drgero_client.sandbox.state import (
     iso,
     public_model,
 )
+from drgero_client.sandbox.validation import HttpError, model_fields, run_request
 
 MAX_BODY = 256 * 1024
-UUID_RE = re.compile(
-    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-)
 CONTROL_PREFIX = "/__sandbox__/"
 
 # camelCase aliases the documentation names "such as"; the sandbox accepts these.
@@ -38,9 +35,6 @@ ALIASES = {
     "hypertuningParameters": "hypertuning_parameters",
     "fineTuneSchedule": "fine_tune_schedule",
 }
-BOOLEAN_FIELDS = ("auto_update_model", "continuous_self_learning", "hypertuning_parameters")
-CREATION_MODES = ("auto", "manual")
-
 StartResponse = Callable[..., Any]
 
 
@@ -49,21 +43,6 @@ Query = dict[str, list[str]]  # a parsed query string
 
 class DropConnection(Exception):  # noqa: N818  (a signal to the server, not an error)
     """Raised to make the server close the connection without answering."""
-
-
-class HttpError(Exception):
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        code: str,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-        self.details = details or {}
-        self.headers = headers or {}
 
 
 REASONS = {
@@ -261,7 +240,7 @@ class SandboxApp:
     def create_model(self, *, grant: TokenGrant, query: Query, raw: bytes) -> tuple[int, Any]:
         self._need(grant, "models:write")
         body = self._json(raw)
-        fields = self._model_fields(grant, body, creating=True)
+        fields = model_fields(self.state, grant, body, creating=True)
         model = self.state.add_model(grant.workspace_id, **fields)
         return 201, {"model": model}
 
@@ -278,7 +257,7 @@ class SandboxApp:
         model = self._model(grant, mid)
         body = self._json(raw)
         current = (model.get("fine_tune_schedule") or {}).get("run", {}).get("type")
-        fields = self._model_fields(grant, body, creating=False, current_cadence=current)
+        fields = model_fields(self.state, grant, body, creating=False, current_cadence=current)
         if "fine_tune_schedule" in fields:
             plan = self.state.workspaces[grant.workspace_id].plan
             if plan == "free":
@@ -342,7 +321,7 @@ class SandboxApp:
         self._need(grant, "models:fine-tune")
         self._model(grant, mid)
         body = self._json(raw)
-        request = self._run_request(body)
+        request = run_request(body)
         with self.state.lock:
             active = self.state.active_run(mid)
             if active is not None:
@@ -373,93 +352,6 @@ class SandboxApp:
             return 200, {"run": run.to_api(now), "synced_at": iso(now)}
         runs = [r.to_api(now) for r in self.state.model_runs(mid)]
         return 200, {"runs": runs, "synced_at": iso(now)}
-
-    # -- validation -----------------------------------------------------------------------
-
-    def _model_fields(
-        self,
-        grant: TokenGrant,
-        body: dict[str, Any],
-        *,
-        creating: bool,
-        current_cadence: str | None = None,
-    ) -> dict[str, Any]:
-        errors: dict[str, str] = {}
-        fields: dict[str, Any] = {}
-        if "name" in body or creating:
-            name = body.get("name")
-            if not isinstance(name, str) or not name.strip():
-                errors["name"] = "A non-empty name is required"
-            elif len(name) > 200:
-                errors["name"] = "At most 200 characters"
-            else:
-                fields["name"] = name.strip()
-        if "description" in body:
-            if body["description"] is not None and not isinstance(body["description"], str):
-                errors["description"] = "Must be text"
-            else:
-                fields["description"] = body["description"] or ""
-        if "leaderboard_ids" in body:
-            ids = body["leaderboard_ids"]
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                errors["leaderboard_ids"] = "Must be a list of leaderboard ids"
-            else:
-                bad = [i for i in ids if not UUID_RE.match(i)]
-                unknown = [
-                    i
-                    for i in ids
-                    if UUID_RE.match(i)
-                    and self.state.leaderboards.get(i, {}).get("_workspace") != grant.workspace_id
-                ]
-                if bad:
-                    errors["leaderboard_ids"] = f"Not a UUID: {', '.join(bad)}"
-                elif unknown:
-                    errors["leaderboard_ids"] = f"Unknown leaderboard: {', '.join(unknown)}"
-                else:
-                    fields["leaderboard_ids"] = list(dict.fromkeys(ids))
-        if "creation_mode" in body:
-            if body["creation_mode"] not in CREATION_MODES:
-                errors["creation_mode"] = f"Must be one of {', '.join(CREATION_MODES)}"
-            else:
-                fields["creation_mode"] = body["creation_mode"]
-        for key in BOOLEAN_FIELDS:
-            if key in body:
-                if not isinstance(body[key], bool):
-                    errors[key] = "Must be true or false"
-                else:
-                    fields[key] = body[key]
-        if "fine_tune_schedule" in body and not creating:
-            schedule = body["fine_tune_schedule"]
-            if schedule is None:
-                fields["fine_tune_schedule"] = None
-            else:
-                problem = _schedule_problem(schedule, keep=current_cadence)
-                if problem:
-                    errors["fine_tune_schedule"] = problem
-                else:
-                    fields["fine_tune_schedule"] = schedule
-        if errors:
-            raise HttpError(400, "Invalid model fields", "validation_error", errors)
-        return fields
-
-    @staticmethod
-    def _run_request(body: dict[str, Any]) -> dict[str, Any]:
-        errors: dict[str, str] = {}
-        dataset = body.get("dataset_size", body.get("datasetSize"))
-        problem = _dataset_problem(dataset) if dataset is not None else None
-        if problem:
-            errors["dataset_size"] = problem
-        for key in ("create_synthetic_data", "hypertuning_enabled"):
-            if key in body and not isinstance(body[key], bool):
-                errors[key] = "Must be true or false"
-        if errors:
-            raise HttpError(400, "Invalid run request", "validation_error", errors)
-        return {
-            "dataset_size": dataset
-            or {"mode": "LIMIT", "limit": {"auto": True, "algorithm": "LAST_N"}},
-            "create_synthetic_data": bool(body.get("create_synthetic_data", False)),
-            "hypertuning_enabled": bool(body.get("hypertuning_enabled", False)),
-        }
 
     # -- responses ------------------------------------------------------------------------
 
@@ -529,72 +421,4 @@ class SandboxApp:
             body = json.loads(raw) if raw.strip() else {}
         except (HttpError, ValueError):
             return 400, {"error": "bad control body"}, {}
-        state = self.state
-        if action == "requests" and method == "GET":
-            with state.lock:
-                seen = [{"method": r.method, "path": r.path, "query": r.query} for r in state.seen]
-            return 200, {"requests": seen}, {}
-        if action == "requests" and method == "DELETE":
-            with state.lock:
-                state.seen.clear()
-            return 204, None, {}
-        if action == "faults" and method == "POST":
-            allowed = set(Fault.__dataclass_fields__)
-            state.arm(Fault(**{k: v for k, v in body.items() if k in allowed}))
-            return 201, {"armed": len(state.faults)}, {}
-        if action == "faults" and method == "DELETE":
-            state.clear_faults()
-            return 204, None, {}
-        if action == "clock" and method == "POST":
-            now = state.clock.advance(float(body.get("advance", 0)))
-            return 200, {"now": iso(now)}, {}
-        if action == "clock" and method == "GET":
-            return 200, {"now": iso(state.clock.now())}, {}
-        if action == "latency" and method == "POST":
-            state.latency_ms = int(body.get("ms", 0))
-            return 200, {"latency_ms": state.latency_ms}, {}
-        if action == "reset" and method == "POST":
-            state.clear_faults()
-            with state.lock:
-                state.seen.clear()
-            seed(state, body.get("seed", "demo"))
-            return 200, {"seed": body.get("seed", "demo")}, {}
-        if action == "next-outcome" and method == "POST":
-            state.set_next_outcome(body.get("outcome", "FAILED"), body.get("error"))
-            return 200, {"queued": len(state.next_outcomes)}, {}
-        return 404, {"error": "unknown control action"}, {}
-
-
-def _dataset_problem(dataset: Any) -> str | None:
-    if not isinstance(dataset, dict):
-        return "Must be an object with mode and limit"
-    if dataset.get("mode") != "LIMIT":
-        return "mode must be LIMIT"
-    limit = dataset.get("limit")
-    if not isinstance(limit, dict):
-        return "limit must be an object"
-    auto = limit.get("auto", False)
-    if not isinstance(auto, bool):
-        return "limit.auto must be true or false"
-    if limit.get("algorithm") not in ALGORITHMS:
-        return f"limit.algorithm must be one of {', '.join(ALGORITHMS)}"
-    rows = limit.get("rows")
-    if not auto or rows is not None:
-        if isinstance(rows, bool) or not isinstance(rows, int) or rows <= 0:
-            return "limit.rows must be a positive whole number"
-        if rows > 10_000_000:
-            return "limit.rows must be at most 10,000,000"
-    return None
-
-
-def _schedule_problem(schedule: Any, keep: str | None = None) -> str | None:
-    """Documented cadences only, except the one the model already has (Dr.Gero's own value)."""
-    if not isinstance(schedule, dict):
-        return "Must be an object or null"
-    run = schedule.get("run")
-    allowed = (*CADENCES, keep) if keep else CADENCES
-    if not isinstance(run, dict) or run.get("type") not in allowed:
-        return f"run.type must be one of {', '.join(CADENCES)}"
-    if "dataset" in schedule:
-        return _dataset_problem(schedule["dataset"])
-    return None
+        return control_action(self.state, method, action, body)
