@@ -17,7 +17,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 from huey.exceptions import TaskLockedException
 
-from console.services import notices, runs, sweeps
+from console.services import notices, run_checks, sweeps
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def sweeps_watch() -> None:
 
 @db_task()
 def model_sync(user_id: int, model_id: str, run_id: str | None = None) -> None:
-    runs.run_sync_perform(user_id=user_id, model_id=model_id, run_id=run_id)
+    run_checks.run_sync_perform(user_id=user_id, model_id=model_id, run_id=run_id)
 
 
 @db_task(

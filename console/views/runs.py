@@ -38,12 +38,12 @@ from console.selectors.runs import (
 )
 from console.services.mirror import remember_model
 from console.services.models import model_get
+from console.services.run_checks import run_sync_request
 from console.services.runs import (
     RunSettings,
     run_prepare,
     run_sentence,
     run_start,
-    run_sync_request,
 )
 from console.views.audit import export_refused
 from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen, wants_partial

@@ -14,12 +14,12 @@ from django.test import Client
 from console.models import AuditEvent, DrGeroToken, RunRecord, RunSubmission
 from console.roles import Role
 from console.services.mirror import mirror_upsert
+from console.services.run_checks import run_sync
 from console.services.runs import (
     RunSettings,
     run_prepare,
     run_sentence,
     run_start,
-    run_sync,
 )
 from console.vocabulary import status_category
 from drgero_client import Run
