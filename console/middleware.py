@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -118,11 +116,10 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
     def handle_no_permission(  # type: ignore[override]  # htmx gets a client redirect
         self, request: HttpRequest, view_func: Callable[..., Any]
     ) -> HttpResponse:
-        if getattr(request, "htmx", False) or request.headers.get("HX-Request") == "true":
-            current = request.headers.get("HX-Current-URL", "")
-            parts = urlsplit(current)
-            next_path = parts.path + (f"?{parts.query}" if parts.query else "") if current else ""
-            login = redirect_to_login(next_path or "/", self.get_login_url(view_func))
+        htmx = getattr(request, "htmx", None)
+        if htmx:
+            next_path = htmx.current_url_abs_path or "/"
+            login = redirect_to_login(next_path, self.get_login_url(view_func))
             return HttpResponseClientRedirect(login["Location"])
         return super().handle_no_permission(request, view_func)
 
@@ -234,13 +231,6 @@ class HtmxMessagesMiddleware:
             for m in messages.get_messages(request)
         ]
         if pending:
-            if "HX-Trigger" in response:
-                try:
-                    existing = json.loads(response["HX-Trigger"])
-                except ValueError:
-                    existing = {response["HX-Trigger"]: None}
-                existing["messages"] = pending
-                response["HX-Trigger"] = json.dumps(existing)
-            else:
-                trigger_client_event(response, "messages", pending)  # type: ignore[arg-type]
+            # A list, not an object: htmx hands it to listeners as ``detail.value``.
+            trigger_client_event(response, "messages", pending)  # type: ignore[arg-type]
         return response

@@ -180,7 +180,7 @@ def audit_attempt(
         outcome=problem.audit_outcome if problem else "succeeded",
         target=target,
         changes=changes,
-        status_code=problem.status_code if problem else None,
+        status_code=problem.drgero_status if problem else None,
         message=problem.message if problem else "",
         request=request,
     )

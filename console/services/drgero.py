@@ -9,7 +9,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from enum import StrEnum
+from typing import Generic, TypeVar
 
 import requests
 from django.conf import settings
@@ -75,14 +76,36 @@ def build_client(token: str) -> DrGeroClient:
     )
 
 
+class ProblemKind(StrEnum):
+    """What kind of failure a problem is; pages and services decide by it.
+
+    The token kinds name situations, not secrets (hence the noqa on them).
+    """
+
+    NO_TOKEN = "no_token"  # noqa: S105  # the member has added no token yet
+    TOKEN_UNREADABLE = "token_unreadable"  # noqa: S105  # saved, but cannot be decrypted
+    TOKEN_REJECTED = "token_rejected"  # noqa: S105  # Dr.Gero answered 401
+    PLAN = "plan"  # a paid plan is needed
+    SCOPE = "scope"  # the token lacks a scope, or the member a Dr.Gero role
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    INVALID = "invalid"  # Dr.Gero refused the request's values
+    TOO_LARGE = "too_large"
+    BUSY = "busy"  # rate limited
+    UNAVAILABLE = "unavailable"  # no answer, or a 5xx
+    BAD_ANSWER = "bad_answer"  # an answer the console could not read
+    ERROR = "error"  # any other status
+    UNKNOWN_START = "unknown_start"  # a run start Dr.Gero did not confirm
+
+
 @dataclass(frozen=True)
 class Problem:
     """What went wrong, in plain words, and what to do next."""
 
-    kind: str
+    kind: ProblemKind
     message: str
-    http_status: int
-    status_code: int | None = None  # Dr.Gero's status, when it answered
+    failure_status: int  # the page's status for this failure (page_status below decides)
+    drgero_status: int | None = None  # Dr.Gero's own status, when it answered
     missing_scope: str | None = None
     retry_after: int | None = None
     field_errors: dict[str, str] = field(default_factory=dict)
@@ -91,17 +114,17 @@ class Problem:
     @property
     def needs_token(self) -> bool:
         """The member must add or re-enter a token: an invitation, not a Dr.Gero failure."""
-        return self.kind in ("no_token", "token_unreadable")
+        return self.kind in (ProblemKind.NO_TOKEN, ProblemKind.TOKEN_UNREADABLE)
 
     @property
     def page_status(self) -> int:
         """The status a page answers with: 200 for the invitation, else the failure's own."""
-        return 200 if self.needs_token else self.http_status
+        return 200 if self.needs_token else self.failure_status
 
     @property
     def audit_outcome(self) -> str:
         """``unknown`` when a write was sent and no answer came back; else ``failed``."""
-        return "unknown" if self.status_code is None and not self.nothing_changed else "failed"
+        return "unknown" if self.drgero_status is None and not self.nothing_changed else "failed"
 
 
 @dataclass(frozen=True)
@@ -125,12 +148,12 @@ SCOPE_WORDS = {
 }
 
 NO_TOKEN = Problem(
-    "no_token",
+    ProblemKind.NO_TOKEN,
     "You have not added your Dr.Gero token yet. Add it on My token to see and change models.",
     200,
 )
 TOKEN_UNREADABLE = Problem(
-    "token_unreadable",
+    ProblemKind.TOKEN_UNREADABLE,
     "Your saved Dr.Gero token can no longer be read by the console. "
     "Please enter your token again on My token.",
     200,
@@ -148,7 +171,7 @@ def explain(
     status = getattr(error, "status", None)
     if isinstance(error, AuthenticationError):
         return Problem(
-            "token_rejected",
+            ProblemKind.TOKEN_REJECTED,
             "Dr.Gero did not accept your token. It may have expired or been revoked. "
             "Enter a new one on My token.",
             403,
@@ -158,7 +181,7 @@ def explain(
         isinstance(error, PermissionDeniedError) and error.mentions_plan
     ):
         return Problem(
-            "plan",
+            ProblemKind.PLAN,
             "This needs a paid Dr.Gero plan. Nothing was changed. A Dr.Gero workspace owner or "
             "admin can change the plan.",
             403,
@@ -177,24 +200,24 @@ def explain(
                 "Dr.Gero refused this for your token or your Dr.Gero role. "
                 "Ask a Dr.Gero workspace admin."
             )
-        return Problem("scope", message, 403, status, missing_scope=missing)
+        return Problem(ProblemKind.SCOPE, message, 403, status, missing_scope=missing)
     if isinstance(error, NotFoundError):
         return Problem(
-            "not_found",
+            ProblemKind.NOT_FOUND,
             f"This {what} no longer exists in Dr.Gero — someone may have deleted it.",
             404,
             status,
         )
     if isinstance(error, ConflictError):
         return Problem(
-            "conflict",
+            ProblemKind.CONFLICT,
             f"Dr.Gero can't do that right now: {error.message}. Nothing was changed.",
             409,
             status,
         )
     if isinstance(error, ValidationError):
         return Problem(
-            "invalid",
+            ProblemKind.INVALID,
             f"Dr.Gero refused the request: {error.message}. Nothing was changed.",
             422,
             status,
@@ -202,13 +225,16 @@ def explain(
         )
     if isinstance(error, PayloadTooLargeError):
         return Problem(
-            "too_large", "That is too large for Dr.Gero. Nothing was changed.", 422, status
+            ProblemKind.TOO_LARGE,
+            "That is too large for Dr.Gero. Nothing was changed.",
+            422,
+            status,
         )
     if isinstance(error, RateLimitError):
         wait = math.ceil(error.retry_after) if error.retry_after is not None else None
         when = f"in {wait} seconds" if wait is not None else "in a minute"
         return Problem(
-            "busy",
+            ProblemKind.BUSY,
             f"Dr.Gero is busy; try again {when}. Nothing was changed.",
             503,
             status,
@@ -217,7 +243,7 @@ def explain(
     if isinstance(error, DrGeroTimeoutError | DrGeroConnectionError):
         maybe = write and error.request_sent
         return Problem(
-            "unavailable",
+            ProblemKind.UNAVAILABLE,
             "Dr.Gero did not answer. "
             + (
                 "The change may or may not have been applied: reload to check before trying again."
@@ -232,7 +258,7 @@ def explain(
         )
     if isinstance(error, InvalidResponseError):
         return Problem(
-            "bad_answer",
+            ProblemKind.BAD_ANSWER,
             "Dr.Gero answered with something the console could not read. "
             + ("Reload to check whether the change was applied." if write else "Try again."),
             502,
@@ -242,7 +268,7 @@ def explain(
     if isinstance(error, ServerError):
         # A 5xx on a write may come from a proxy after Dr.Gero applied it.
         return Problem(
-            "unavailable",
+            ProblemKind.UNAVAILABLE,
             "Dr.Gero did not answer properly ("
             + str(status)
             + "). "
@@ -256,17 +282,9 @@ def explain(
             nothing_changed=not write,
         )
     return Problem(
-        "error",
+        ProblemKind.ERROR,
         f"Dr.Gero answered {status}: {getattr(error, 'message', '')}",
         502,
         status,
         nothing_changed=not write,
     )
-
-
-def call(fn: Any, *args: Any, write: bool = False, what: str = "model", **kwargs: Any) -> Outcome:
-    """Run one client call and fold any Dr.Gero failure into an ``Outcome``."""
-    try:
-        return Outcome(value=fn(*args, **kwargs))
-    except DrGeroError as exc:
-        return Outcome(problem=explain(exc, write=write, what=what))

@@ -26,19 +26,11 @@ from drgero_client import (
     Model,
     PermissionDeniedError,
 )
+from drgero_client.client import UPDATABLE_FIELDS
 
 PAGE_SIZE = 50
 SEARCH_BOUND = 500  # Dr.Gero has no search; at most this many models are fetched to filter
 SEARCH_CACHE_SECONDS = 30
-EDITABLE = (
-    "name",
-    "description",
-    "leaderboard_ids",
-    "creation_mode",
-    "auto_update_model",
-    "continuous_self_learning",
-    "hypertuning_parameters",
-)
 
 # Threads for fetching a page's Dr.Gero calls side by side; each keeps its own pooled session.
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="drgero")
@@ -193,7 +185,7 @@ def model_create(
     and after a create whose outcome is unknown the console looks for the model it may have
     made (by name, among models made since) before sending again.
     """
-    sent = {k: fields[k] for k in EDITABLE if k in fields}
+    sent = {k: v for k, v in fields.items() if k in UPDATABLE_FIELDS}
     record = _intent_record(user, intent or uuid.uuid4(), sent["name"][:300])
     if record.state == "succeeded":
         return CreateResult(_model_known(user, record.model_id), already=True)
@@ -292,7 +284,8 @@ def model_update(
     changed = {
         k: v
         for k, v in fields.items()
-        if k in EDITABLE and (sorted(v) if k == "leaderboard_ids" else v) != before_all.get(k)
+        if k in UPDATABLE_FIELDS
+        and (sorted(v) if k == "leaderboard_ids" else v) != before_all.get(k)
     }
     if not changed:
         return Outcome(value=UpdateResult(current.value, {}))

@@ -47,7 +47,7 @@ def run_sync(
         outcome="succeeded" if problem is None else "failed",
         target=target,
         changes={"run_id": run_id or "all", "runs": len(runs)},
-        status_code=problem.status_code if problem else None,
+        status_code=problem.drgero_status if problem else None,
         message=problem.message if problem else "",
         request=request,
     )

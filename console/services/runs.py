@@ -19,7 +19,7 @@ from console.models import (
 )
 from console.selectors.mirror import active_run
 from console.services.audit import Actor, Target, audit_record
-from console.services.drgero import Problem
+from console.services.drgero import Problem, ProblemKind
 from console.services.mirror import mirror_upsert, remember_model, runs_refresh
 from console.services.tokens import NoTokenError, client_for, member_call
 from console.vocabulary import dataset_phrase
@@ -118,7 +118,7 @@ class StartResult:
 def _unknown(problem: Problem) -> bool:
     """The start may have happened: no answer after sending, a gateway error, garbage back."""
     if problem.kind in ("unavailable", "bad_answer", "error"):
-        return not problem.nothing_changed or (problem.status_code or 0) >= 500
+        return not problem.nothing_changed or (problem.drgero_status or 0) >= 500
     return False
 
 
@@ -201,7 +201,7 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
             outcome="failed",
             target=target,
             changes=changes,
-            status_code=problem.status_code,
+            status_code=problem.drgero_status,
             message=problem.message,
             request=request,
         )
@@ -215,7 +215,7 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
         outcome="unknown",
         target=target,
         changes=changes,
-        status_code=problem.status_code if problem else None,
+        status_code=problem.drgero_status if problem else None,
         message=problem.message if problem else "Dr.Gero accepted the start without a run id.",
         request=request,
     )
@@ -236,10 +236,10 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
     return StartResult(
         submission,
         problem=Problem(
-            "unknown_start",
+            ProblemKind.UNKNOWN_START,
             message,
             502,
-            problem.status_code if problem else None,
+            problem.drgero_status if problem else None,
             nothing_changed=False,
         ),
     )

@@ -20,6 +20,7 @@ from console.services.drgero import (
     TOKEN_UNREADABLE,
     Outcome,
     Problem,
+    ProblemKind,
     build_client,
     explain,
 )
@@ -126,7 +127,7 @@ def token_check(token: str) -> Outcome[TokenCheck]:
         except AuthenticationError:
             return Outcome(
                 problem=Problem(
-                    "token_rejected",
+                    ProblemKind.TOKEN_REJECTED,
                     "Dr.Gero did not accept this token: it may be mistyped, expired or "
                     "revoked. It was not saved.",
                     422,
@@ -137,11 +138,11 @@ def token_check(token: str) -> Outcome[TokenCheck]:
             problem = explain(exc)
             return Outcome(
                 problem=Problem(
-                    "unavailable",
+                    ProblemKind.UNAVAILABLE,
                     "Dr.Gero did not answer while checking the token, so it was not saved; "
                     "try again.",
                     422,
-                    problem.status_code,
+                    problem.drgero_status,
                 )
             )
     return Outcome(value=TokenCheck(found))
@@ -173,7 +174,7 @@ def token_save(
             outcome="failed",
             target=_target(user),
             changes={"label": label},
-            status_code=checked.problem.status_code if checked.problem else None,
+            status_code=checked.problem.drgero_status if checked.problem else None,
             message=checked.problem.message if checked.problem else "",
             request=request,
         )
@@ -233,7 +234,7 @@ def token_recheck(*, user: Any, request: HttpRequest | None = None) -> Outcome[T
         outcome="succeeded" if checked.ok else "failed",
         target=_target(user),
         changes={"capabilities": checked.value.capabilities} if checked.value else {},
-        status_code=checked.problem.status_code if checked.problem else None,
+        status_code=checked.problem.drgero_status if checked.problem else None,
         message=checked.problem.message if checked.problem else "",
         request=request,
     )

@@ -41,13 +41,6 @@ def duration(seconds: float | int | None) -> str:
 
 
 @register.filter
-def get_item(mapping: dict | None, key: str) -> object:
-    if not mapping:
-        return None
-    return mapping.get(key)
-
-
-@register.filter
 def dataset_words(record: object) -> str:
     """A mirrored run's dataset in plain words."""
     from console.vocabulary import dataset_phrase

@@ -104,7 +104,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
             stop["Content-Type"] = response["Content-Type"]
             return stop
         return response
-    if wants_partial(request) and request.headers.get("HX-Target") == "runs-table":
+    if wants_partial(request) and request.htmx.target == "runs-table":
         return render(request, "console/runs.html#runs-table", context)
     context["chart"] = runs_chart(filters, user=request.user)
     context["chart_order"] = CHART_ORDER
