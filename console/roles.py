@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
-from console.views.htmx import wants_partial
+from console.htmx import wants_partial
 
 
 class Role(enum.IntEnum):

@@ -120,7 +120,7 @@ class DrGeroClient:
 
     __str__ = __repr__
 
-    # -- models ---------------------------------------------------------------------------
+    # Models.
 
     def list_models(self, *, limit: int = 50, offset: int = 0) -> Page[Model]:
         """One page of the workspace's models.
@@ -198,7 +198,7 @@ class DrGeroClient:
             return None
         return Model.from_api(unwrap_object(body, "model"))
 
-    # -- base models and leaderboards -------------------------------------------------------
+    # Base models and leaderboards.
 
     def list_base_models(self) -> list[BaseModel]:
         """The base models a fine-tune can start from."""
@@ -225,7 +225,7 @@ class DrGeroClient:
         """Every leaderboard, page by page."""
         yield from self._iterate(self.list_leaderboards, page_size, max_items)
 
-    # -- fine-tune runs -------------------------------------------------------------------
+    # Fine-tune runs.
 
     def list_runs(self, model_id: str) -> list[Run]:
         """A model's fine-tune runs, as Dr.Gero reports them now."""
@@ -272,14 +272,14 @@ class DrGeroClient:
         single = _optional_run(body)
         return [single] if single else []
 
-    # -- health ---------------------------------------------------------------------------
+    # Health.
 
     def health(self) -> bool:
         """True when ``/healthz`` answers 2xx."""
         self._request("GET", "/healthz", authenticated=False)
         return True
 
-    # -- the one request method -----------------------------------------------------------
+    # The one request method.
 
     def _iterate(self, fetch: Any, page_size: int, max_items: int | None) -> Iterator[Any]:
         offset, seen = 0, 0

@@ -159,7 +159,7 @@ def runs_page(
     )
 
 
-# -- the chart ----------------------------------------------------------------------------
+# The chart.
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ def runs_chart(filters: RunFilters, *, user: Any = None) -> Chart:
     return Chart(start, end, width, height, bars, dict(totals), busiest, axis)
 
 
-# -- export -------------------------------------------------------------------------------
+# Export.
 
 EXPORT_HEADER = (
     "run_id",

@@ -357,7 +357,7 @@ def base_model_name(*, user: Any, base_model_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class Picker:
+class LeaderboardChoices:
     """Leaderboards to choose from, or None when the token can't list them."""
 
     leaderboards: list[Leaderboard] | None
@@ -367,13 +367,13 @@ class Picker:
 PICKER_BOUND = 500
 
 
-def leaderboard_picker(*, user: Any) -> Picker:
+def leaderboard_picker(*, user: Any) -> LeaderboardChoices:
     got = member_client(user)
     if got.value is None:
-        return Picker(None, got.problem)
+        return LeaderboardChoices(None, got.problem)
     try:
-        return Picker(list(got.value.iter_leaderboards(max_items=PICKER_BOUND)))
+        return LeaderboardChoices(list(got.value.iter_leaderboards(max_items=PICKER_BOUND)))
     except PermissionDeniedError:
-        return Picker(None)
+        return LeaderboardChoices(None)
     except DrGeroError as exc:
-        return Picker(None, explain(exc, what="leaderboard list"))
+        return LeaderboardChoices(None, explain(exc, what="leaderboard list"))

@@ -51,7 +51,7 @@ OUTCOME_WORDS = {
 }
 
 
-# -- what a run's end says ---------------------------------------------------------------
+# What a run's end says.
 
 
 def history_url(record: RunRecord) -> str:
@@ -137,7 +137,7 @@ def _enqueue_deliveries() -> None:
     tasks.deliveries_flush()
 
 
-# -- in-app notices ----------------------------------------------------------------------
+# In-app notices.
 
 
 def notices_take(user: Any, *, limit: int = 5) -> list[Notice]:
@@ -154,7 +154,7 @@ def notice_add(*, user: Any, kind: str, text: str, level: str = "info", url: str
     )
 
 
-# -- sending -----------------------------------------------------------------------------
+# Sending.
 
 
 def deliveries_due(*, older_than: timedelta = timedelta(0)) -> list[int]:
@@ -297,7 +297,7 @@ def _send_webhook(record: RunRecord) -> None:
         raise _SendError(f"the webhook answered {response.status_code}")
 
 
-# -- choices -----------------------------------------------------------------------------
+# Choices.
 
 
 def member_settings(user: Any) -> MemberSettings:
@@ -327,7 +327,7 @@ def member_settings_save(
             user.save(update_fields=["email"])
 
 
-# -- the team webhook --------------------------------------------------------------------
+# The team webhook.
 
 
 @sensitive_variables("url")

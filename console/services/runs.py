@@ -31,7 +31,10 @@ CLOCK_SKEW = timedelta(minutes=5)  # how far Dr.Gero's clock may lag ours when m
 
 @dataclass(frozen=True)
 class RunSettings:
-    """What a member chose for a run; the same shape serves schedules' datasets."""
+    """What a member chose for a run: the dataset, synthetic data and tuning.
+
+    Kept with the run's one-time submission as JSON (``as_dict``), and read back from it.
+    """
 
     auto: bool
     rows: int | None
@@ -91,7 +94,7 @@ def run_sentence(model_name: str, settings: RunSettings) -> str:
     return f"Start a fine-tune run of {model_name} on {data}, {synthetic}, {tuning}?"
 
 
-# -- start one run per intent -------------------------------------------------------------
+# Start one run per intent.
 
 
 def run_prepare(
@@ -115,7 +118,7 @@ class StartResult:
         return self.submission.state == SubmissionState.SUCCEEDED
 
 
-def _unknown(problem: Problem) -> bool:
+def _may_have_started(problem: Problem) -> bool:
     """The start may have happened: no answer after sending, a gateway error, garbage back."""
     if problem.kind in ("unavailable", "bad_answer", "error"):
         return not problem.nothing_changed or (problem.drgero_status or 0) >= 500
@@ -156,7 +159,7 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
     active = active_run(model_id)
     if active is not None:
         message = "A run of this model is already queued or running; wait for it to finish."
-        _finish(submission, SubmissionState.FAILED, message=message)
+        _settle(submission, SubmissionState.FAILED, message=message)
         audit_record(
             actor=Actor.of(user),
             action="run.start",
@@ -192,9 +195,9 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
             changes=changes,
             request=request,
         )
-        _finish(submission, SubmissionState.SUCCEEDED, run_id=run.id, event=event)
+        _settle(submission, SubmissionState.SUCCEEDED, run_id=run.id, event=event)
         return StartResult(submission)
-    if problem is not None and not _unknown(problem):
+    if problem is not None and not _may_have_started(problem):
         event = audit_record(
             actor=Actor.of(user),
             action="run.start",
@@ -205,7 +208,7 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
             message=problem.message,
             request=request,
         )
-        _finish(submission, SubmissionState.FAILED, message=problem.message, event=event)
+        _settle(submission, SubmissionState.FAILED, message=problem.message, event=event)
         return StartResult(submission, problem=problem)
 
     # Sent, but how it ended is unknown (or Dr.Gero accepted without describing the run).
@@ -219,7 +222,7 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
         message=problem.message if problem else "Dr.Gero accepted the start without a run id.",
         request=request,
     )
-    _finish(submission, SubmissionState.UNKNOWN, event=event)
+    _settle(submission, SubmissionState.UNKNOWN, event=event)
     resolved = _resolve(
         user=user, submission=submission, known_ids=known_ids, sent_at=sent_at, request=request
     )
@@ -245,7 +248,7 @@ def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = No
     )
 
 
-def _finish(
+def _settle(
     submission: RunSubmission,
     state: str,
     *,

@@ -71,7 +71,7 @@ def _member_refused(error: DrGeroError) -> bool:
     return isinstance(error, AuthenticationError | PermissionDeniedError)
 
 
-# -- the sweeps --------------------------------------------------------------------------
+# The sweeps.
 
 
 def sweep_discovery(*, bound: int = DISCOVERY_BOUND) -> SweepReport:
@@ -210,7 +210,7 @@ def interval(name: str) -> float:
     return float(settings.CONSOLE_SYNC_ACTIVE_SECONDS)
 
 
-# -- chains ------------------------------------------------------------------------------
+# Chains.
 
 
 def chain_link(name: str, chain_id: str) -> float | None:

@@ -68,6 +68,7 @@ def member_add(
 ) -> NewMember:
     """Add a member with a role; with no password, a one-time set-password link is made."""
     User = get_user_model()  # noqa: N806
+    # The change and its audit event commit together, or neither does.
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email)
         if password:
@@ -76,28 +77,28 @@ def member_add(
             user.set_unusable_password()
         user.save()
         set_role_groups(user, role)
-    link = None
-    if not password:
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        link = reverse(
-            "console:set-password",
-            kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)},
+        link = None
+        if not password:
+            uid = urlsafe_base64_encode(force_bytes(user.pk))
+            link = reverse(
+                "console:set-password",
+                kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)},
+            )
+        audit_record(
+            actor=Actor.of(actor),
+            action="team.member_add",
+            outcome="succeeded",
+            target=_member_target(user),
+            changes={
+                "after": {
+                    "username": username,
+                    "email": email,
+                    "role": role.label,
+                    "set_password_link": link is not None,
+                }
+            },
+            request=request,
         )
-    audit_record(
-        actor=Actor.of(actor),
-        action="team.member_add",
-        outcome="succeeded",
-        target=_member_target(user),
-        changes={
-            "after": {
-                "username": username,
-                "email": email,
-                "role": role.label,
-                "set_password_link": link is not None,
-            }
-        },
-        request=request,
-    )
     return NewMember(user, password, link)
 
 
@@ -111,15 +112,16 @@ def member_set_role(
             raise TeamRuleError("This is the last Admin; make someone else an Admin first.")
         if member.is_superuser:
             raise TeamRuleError("This member is a superuser and always counts as an Admin.")
-    set_role_groups(member, role)
-    audit_record(
-        actor=Actor.of(actor),
-        action="team.role_change",
-        outcome="succeeded",
-        target=_member_target(member),
-        changes={"before": {"role": before}, "after": {"role": role.label}},
-        request=request,
-    )
+    with transaction.atomic():
+        set_role_groups(member, role)
+        audit_record(
+            actor=Actor.of(actor),
+            action="team.role_change",
+            outcome="succeeded",
+            target=_member_target(member),
+            changes={"before": {"role": before}, "after": {"role": role.label}},
+            request=request,
+        )
 
 
 def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = None) -> None:
@@ -136,17 +138,17 @@ def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = 
             del member._console_token_record
         member.is_active = False
         member.save(update_fields=["is_active"])
-    audit_record(
-        actor=Actor.of(actor),
-        action="team.deactivate",
-        outcome="succeeded",
-        target=_member_target(member),
-        changes={
-            "before": {"active": True, "saved_token": "set" if had_token else "missing"},
-            "after": {"active": False, "saved_token": "deleted" if had_token else "missing"},
-        },
-        request=request,
-    )
+        audit_record(
+            actor=Actor.of(actor),
+            action="team.deactivate",
+            outcome="succeeded",
+            target=_member_target(member),
+            changes={
+                "before": {"active": True, "saved_token": "set" if had_token else "missing"},
+                "after": {"active": False, "saved_token": "deleted" if had_token else "missing"},
+            },
+            request=request,
+        )
 
 
 def demo_account_ensure(

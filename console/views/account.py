@@ -10,6 +10,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.forms import NotificationsForm, TokenForm
+from console.htmx import HtmxHttpRequest
 from console.middleware import MEMBER_ZONE
 from console.roles import Role, requires
 from console.services.notices import member_settings, member_settings_save
@@ -21,7 +22,7 @@ from console.services.tokens import (
     token_save,
     token_status,
 )
-from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
+from console.views.htmx import redirect_after_success, render_screen
 
 
 def _context(request: HtmxHttpRequest, form: TokenForm, **extra: object) -> dict[str, object]:

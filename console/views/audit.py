@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from console.forms import AuditFilterForm
+from console.htmx import HtmxHttpRequest
 from console.models import AuditEvent
 from console.roles import Role, requires
 from console.selectors.audit import (
@@ -26,7 +27,7 @@ from console.selectors.audit import (
 from console.selectors.exports import csv_error_line, finished, jsonl_error_line
 from console.selectors.mirror import model_choices
 from console.services.audit import Actor, Target, audit_record
-from console.views.htmx import HtmxHttpRequest, render_screen
+from console.views.htmx import render_screen
 
 
 def _filters(request: HtmxHttpRequest) -> tuple[AuditFilterForm, AuditFilters]:

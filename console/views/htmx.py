@@ -4,25 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django_htmx.http import HttpResponseClientRedirect
-from django_htmx.middleware import HtmxDetails
 
-
-class HtmxHttpRequest(HttpRequest):
-    """A request as the console's views see it: with htmx's details, and signed in
-    (``requires`` refuses everyone else before a view runs)."""
-
-    htmx: HtmxDetails
-    user: User
-
-
-def wants_partial(request: HttpRequest) -> bool:
-    """htmx asked for a fragment: not a boosted navigation, not a history restore."""
-    htmx = getattr(request, "htmx", None)
-    return htmx is not None and bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+from console.htmx import wants_partial
 
 
 def render_screen(

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
+from console.htmx import HtmxHttpRequest
 from console.models import ModelSyncState
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
@@ -39,7 +40,7 @@ from console.services.models import (
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
 from console.services.tokens import refused_scopes
-from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
+from console.views.htmx import redirect_after_success, render_screen
 
 
 def abilities(request: HtmxHttpRequest) -> dict[str, Any]:

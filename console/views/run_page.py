@@ -8,9 +8,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
+from console.htmx import HtmxHttpRequest
 from console.roles import Role, requires
 from console.selectors.run_page import run_view
-from console.views.htmx import HtmxHttpRequest, render_screen
+from console.views.htmx import render_screen
 from console.views.models import abilities
 from console.vocabulary import ACTIVE_CATEGORIES, CATEGORY_WORDS
 

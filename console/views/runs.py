@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 
 from console.forms import RunFilterForm, RunStartForm
+from console.htmx import HtmxHttpRequest, wants_partial
 from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
 from console.selectors.exports import csv_error_line, finished
@@ -46,7 +47,7 @@ from console.services.runs import (
     run_start,
 )
 from console.views.audit import export_refused
-from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen, wants_partial
+from console.views.htmx import redirect_after_success, render_screen
 from console.views.models import abilities, stand_in
 
 

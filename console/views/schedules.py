@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.forms import ScheduleForm
+from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, refusal, requires
 from console.services.schedules import (
     ScheduleChoice,
@@ -19,7 +20,7 @@ from console.services.schedules import (
     schedule_sentence,
     schedule_update,
 )
-from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
+from console.views.htmx import redirect_after_success, render_screen
 from console.views.models import abilities, stand_in
 
 

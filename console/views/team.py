@@ -16,6 +16,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
+from console.htmx import HtmxHttpRequest
 from console.roles import Role, requires, role_of
 from console.services.notices import webhook_remove, webhook_save, webhook_status
 from console.services.team import (
@@ -26,7 +27,7 @@ from console.services.team import (
     role_label,
 )
 from console.services.tokens import token_status
-from console.views.htmx import HtmxHttpRequest, redirect_after_success, render_screen
+from console.views.htmx import redirect_after_success, render_screen
 
 
 def _members() -> list[dict[str, object]]:

@@ -90,7 +90,7 @@ class SandboxApp:
         ):
             self.routes.append((method, re.compile(pattern + "/?$"), handler))
 
-    # -- WSGI entry -----------------------------------------------------------------------
+    # WSGI entry.
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ["REQUEST_METHOD"].upper()
@@ -145,7 +145,7 @@ class SandboxApp:
             raise HttpError(405, "Method not allowed", "method_not_allowed")
         raise HttpError(404, "Not found", "not_found")
 
-    # -- helpers --------------------------------------------------------------------------
+    # Helpers.
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         try:
@@ -223,7 +223,7 @@ class SandboxApp:
             )
         return limit, offset
 
-    # -- endpoints ------------------------------------------------------------------------
+    # Endpoints.
 
     def healthz(self) -> tuple[int, Any]:
         return 200, {"status": "ok"}
@@ -353,7 +353,7 @@ class SandboxApp:
         runs = [r.to_api(now) for r in self.state.model_runs(mid)]
         return 200, {"runs": runs, "synced_at": iso(now)}
 
-    # -- responses ------------------------------------------------------------------------
+    # Responses.
 
     def _respond(
         self,
@@ -410,7 +410,7 @@ class SandboxApp:
             body = body.encode()
         return self._respond(start_response, fault.status, body, dict(fault.headers), request_id)
 
-    # -- the control API (unauthenticated: loopback only) -----------------------------------
+    # The control API (unauthenticated: loopback only).
 
     def control(
         self, method: str, path: str, environ: dict[str, Any]

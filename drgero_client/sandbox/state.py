@@ -155,7 +155,7 @@ class SandboxState:
             with self.lock:
                 self.waiting -= 1
 
-    # -- faults and the request log ---------------------------------------------------------
+    # Faults and the request log.
 
     def arm(self, fault: Fault) -> None:
         with self.lock:
@@ -186,7 +186,7 @@ class SandboxState:
                 1 for r in self.seen if r.method == method and re.fullmatch(path_pattern, r.path)
             )
 
-    # -- helpers for the seed and for tests -------------------------------------------------
+    # Helpers for the seed and for tests.
 
     def new_id(self) -> str:
         return str(uuid.uuid4())

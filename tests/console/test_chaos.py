@@ -85,7 +85,7 @@ class Chaos:
             ]
         return self.rng.choice(mine) if mine else None
 
-    # -- operations ----------------------------------------------------------------------
+    # Operations.
 
     def create(self) -> None:
         self.created += 1

@@ -44,7 +44,7 @@ def idle_model(sandbox: SandboxServer, **fields: object) -> str:
 ROWS_1000 = DatasetSize(auto=False, rows=1000, algorithm="LAST_N")
 
 
-# -- every method ---------------------------------------------------------------------------
+# Every method.
 
 
 def test_list_models_returns_a_page_with_total(sandbox: SandboxServer) -> None:
@@ -166,7 +166,7 @@ def test_path_ids_are_quoted(sandbox: SandboxServer) -> None:
     assert (seen.path, seen.query) == ("/api/models/../models?x=1", "")
 
 
-# -- every error class ----------------------------------------------------------------------
+# Every error class.
 
 
 def test_401_for_an_unknown_token(sandbox: SandboxServer) -> None:
@@ -270,7 +270,7 @@ def test_nothing_listening_is_a_connection_error_that_sent_nothing() -> None:
     assert info.value.request_sent is False
 
 
-# -- retries --------------------------------------------------------------------------------
+# Retries.
 
 
 def test_a_get_is_retried_on_503_then_succeeds(sandbox: SandboxServer) -> None:
@@ -371,7 +371,7 @@ def test_a_timed_out_get_is_retried(sandbox: SandboxServer) -> None:
     assert sandbox.state.count("GET", r"/api/base-models") == 2
 
 
-# -- envelopes and key variants -------------------------------------------------------------
+# Envelopes and key variants.
 
 MODEL_SNAKE = {
     "id": "m1",
@@ -461,7 +461,7 @@ def test_a_list_of_garbage_items_raises_the_clients_error(sandbox: SandboxServer
         make(sandbox).list_models()
 
 
-# -- the token stays secret -----------------------------------------------------------------
+# The token stays secret.
 
 
 def test_the_token_is_absent_from_repr_errors_and_logs(

@@ -57,7 +57,7 @@ def a_model(sandbox: SandboxServer, **fields: Any) -> str:
     return sandbox.state.add_model("ws_main", **{"name": "Subject", **fields})["id"]
 
 
-# -- list ---------------------------------------------------------------------------------
+# List.
 
 
 def test_the_list_shows_models(operator: Client, sandbox: SandboxServer) -> None:
@@ -107,7 +107,7 @@ def test_a_member_without_a_token_is_invited_to_add_one(login_as: Any, path: str
     assert b"Add your token" in response.content and b'href="/account/token/"' in response.content
 
 
-# -- create -------------------------------------------------------------------------------
+# Create.
 
 
 def test_create_redirects_to_the_new_model(operator: Client, sandbox: SandboxServer) -> None:
@@ -163,7 +163,7 @@ def test_dr_geros_400_is_shown_at_the_field(operator: Client, sandbox: SandboxSe
     assert "Dr.Gero: Name is taken" in response.content.decode()
 
 
-# -- detail, edit, delete -----------------------------------------------------------------
+# Detail, edit, delete.
 
 
 def test_detail_shows_fields_leaderboards_runs_and_other_details(
@@ -248,7 +248,7 @@ def test_html_in_names_and_descriptions_renders_inert(
         assert "&lt;img src=x onerror=alert(1)&gt;" in body, path
 
 
-# -- the fault matrix ---------------------------------------------------------------------
+# The fault matrix.
 
 SCOPE_BODY = {
     "error": "This token lacks the models:write scope",
