@@ -99,3 +99,8 @@ def model_choices() -> list[tuple[str, str]]:
     """Every model the mirror knows, by name, for the filters: (id, name)."""
     names = ModelSyncState.objects.values_list("model_id", "model_name")
     return sorted(((k, v or k) for k, v in names), key=lambda c: c[1].lower())
+
+
+def model_sync_state(model_id: str | None) -> ModelSyncState | None:
+    """What the console keeps of a model for syncing (who checked it by hand, and when)."""
+    return ModelSyncState.objects.filter(pk=model_id).first() if model_id else None

@@ -6,6 +6,7 @@ import statistics
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -180,3 +181,12 @@ def start_defaults(
     initial["hypertuning_enabled"] = bool(model_hypertuning)
     tuning = "on" if model_hypertuning else "off"
     return initial, f"{note} Hyperparameter tuning starts {tuning}, as the model is set."
+
+
+def member_submission(user: Any, ident: object) -> RunSubmission | None:
+    """The member's own run submission with this id; None for another's, or a malformed id."""
+    try:
+        pk = uuid.UUID(str(ident))
+    except ValueError:
+        return None
+    return RunSubmission.objects.filter(pk=pk, user=user).first()

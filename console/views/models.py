@@ -14,13 +14,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
 from console.htmx import HtmxHttpRequest
-from console.models import ModelSyncState
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
     known_model_name,
     latest_runs,
     mirror_freshness,
     model_recent_runs,
+    model_sync_state,
 )
 from console.services.drgero import Problem
 from console.services.mirror import remember_model
@@ -203,7 +203,7 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
             context["base_model"] = base_model_name(user=request.user, base_model_id=base)
         context["creation_words"] = dict(CREATION_MODES).get(model.creation_mode or "", "")
         context["runs_url"] = reverse("console:model-runs", args=[model.id])
-        context["sync_state"] = ModelSyncState.objects.filter(pk=model.id).first()
+        context["sync_state"] = model_sync_state(model.id)
         context["schedule_url"] = reverse("console:schedule", args=[model.id])
         context["schedule_sentence"] = schedule_sentence(
             model.name, ScheduleChoice.from_schedule(model.schedule)

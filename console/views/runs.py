@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
@@ -19,7 +17,6 @@ from django_htmx.http import HttpResponseStopPolling
 
 from console.forms import RunFilterForm, RunStartForm
 from console.htmx import HtmxHttpRequest, wants_partial
-from console.models import ModelSyncState, RunSubmission
 from console.roles import Role, requires
 from console.selectors.exports import csv_error_line, finished
 from console.selectors.mirror import (
@@ -27,8 +24,9 @@ from console.selectors.mirror import (
     known_model_name,
     mirror_freshness,
     model_choices,
+    model_sync_state,
 )
-from console.selectors.run_page import duration_estimate, start_defaults
+from console.selectors.run_page import duration_estimate, member_submission, start_defaults
 from console.selectors.runs import (
     CHART_ORDER,
     SORT_LABELS,
@@ -90,7 +88,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "filtered": bool({k for k in query if k != "sort"}),
         "model_id": model_id,
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
-        "sync_state": ModelSyncState.objects.filter(pk=model_id).first() if model_id else None,
+        "sync_state": model_sync_state(model_id),
         "freshness": freshness,
         "live": active and not paused,
         "paused": paused and active,
@@ -196,10 +194,7 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     if request.POST.get("step") == "confirm":
         return _confirm(request, model, request.POST.get("submission", ""))
     if request.POST.get("step") == "edit":
-        chosen = _uuid_or_none(request.POST.get("submission"))
-        pending = (
-            RunSubmission.objects.filter(pk=chosen, user=request.user).first() if chosen else None
-        )
+        pending = member_submission(request.user, request.POST.get("submission"))
         again = RunStartForm.initial_from(pending.settings) if pending else None
         return _start_screen(
             request, {**base, "form": RunStartForm(initial=again), "editing": True}
@@ -223,17 +218,9 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     )
 
 
-def _uuid_or_none(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 def _confirm(request: HtmxHttpRequest, model: Any, submission_id: str) -> HttpResponse:
-    try:
-        submission = RunSubmission.objects.get(pk=submission_id, user=request.user)
-    except (RunSubmission.DoesNotExist, ValueError, ValidationError):
+    submission = member_submission(request.user, submission_id)
+    if submission is None:
         messages.error(request, "That confirmation has expired; review the run again.")
         return redirect_after_success(request, reverse("console:run-new", args=[model.id]))
     result = run_start(user=request.user, submission_id=submission.pk, request=request)

@@ -17,7 +17,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
 from console.htmx import HtmxHttpRequest
-from console.roles import Role, requires, role_of
+from console.roles import Role, requires
+from console.selectors.team import team_members
 from console.services.notices import webhook_remove, webhook_save, webhook_status
 from console.services.team import (
     TeamRuleError,
@@ -26,28 +27,14 @@ from console.services.team import (
     member_set_role,
     role_label,
 )
-from console.services.tokens import token_status
 from console.views.htmx import redirect_after_success, render_screen
-
-
-def _members() -> list[dict[str, object]]:
-    users = get_user_model().objects.order_by("-is_active", "username").prefetch_related("groups")
-    return [
-        {
-            "user": u,
-            "role": role_label(u),
-            "role_key": (role_of(u) or Role.VIEWER).name.lower(),
-            "token": token_status(u),
-        }
-        for u in users
-    ]
 
 
 def _team(
     request: HtmxHttpRequest, form: MemberAddForm, status: int = 200, **extra: object
 ) -> HttpResponse:
     context = {
-        "members": _members(),
+        "members": team_members(),
         "form": form,
         "role_form": RoleForm(),
         "webhook_form": WebhookForm(),
