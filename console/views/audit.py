@@ -27,7 +27,7 @@ from console.selectors.audit import (
 from console.selectors.exports import csv_error_line, finished, jsonl_error_line
 from console.selectors.mirror import model_choices
 from console.services.audit import Actor, Target, audit_record
-from console.views.htmx import render_screen
+from console.views.htmx import as_query_dict, render_screen
 
 
 def _filters(request: HtmxHttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
@@ -78,6 +78,7 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
         "rows": rows,
         "page": page,
         "query": query,
+        "query_dict": as_query_dict(query),
         "filtered": bool(query),
     }
     return render_screen(request, "console/audit.html", "audit-results", context)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -32,3 +32,10 @@ def redirect_after_success(request: HttpRequest, url: str) -> HttpResponse:
     if wants_partial(request):
         return HttpResponseClientRedirect(url)
     return HttpResponseRedirect(url)
+
+
+def as_query_dict(values: dict[str, str]) -> QueryDict:
+    """Filters as a ``QueryDict``, for Django's ``{% querystring %}`` to build links from."""
+    query = QueryDict(mutable=True)
+    query.update(values)
+    return query

@@ -45,7 +45,7 @@ from console.services.runs import (
     run_start,
 )
 from console.views.audit import export_refused
-from console.views.htmx import redirect_after_success, render_screen
+from console.views.htmx import as_query_dict, redirect_after_success, render_screen
 from console.views.models import abilities, stand_in
 
 
@@ -85,6 +85,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "form": form,
         "page": page,
         "query": query,
+        "query_dict": as_query_dict(query),
         "filtered": bool({k for k in query if k != "sort"}),
         "model_id": model_id,
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
