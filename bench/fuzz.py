@@ -13,11 +13,20 @@ from bench.common import BENCH_DIR, pytest_run
 from bench.doc import replace_section
 
 LINE = re.compile(
-    r"tests/console/properties/test_requests\.py::(?P<test>\w+).*?"
-    r"(?P<passing>\d+) passing examples?, (?P<failing>\d+) failing examples?, "
-    r"(?P<invalid>\d+) invalid examples?",
+    r"test_requests\.py::(?P<test>\w+):.*?"
+    r"(?P<passing>\d+) passing, (?P<failing>\d+) failing, and (?P<invalid>\d+) invalid",
     re.S,
 )
+
+
+def table(output: str) -> list[tuple[str, int, int, int]]:
+    """(target, passing, failing, invalid) from pytest's ``--hypothesis-show-statistics``."""
+    blocks = output.split("tests/console/properties/")[1:]
+    rows = []
+    for block in blocks:
+        if m := LINE.search("tests/console/properties/" + block):
+            rows.append((m["test"], int(m["passing"]), int(m["failing"]), int(m["invalid"])))
+    return rows
 
 
 def main() -> int:
@@ -27,11 +36,13 @@ def main() -> int:
     started = time.monotonic()
     out = pytest_run(["--hypothesis-show-statistics", "tests/console/properties"], env)
     took = time.monotonic() - started
-    rows = []
-    for block in out.stdout.split("\n\n"):
-        if m := LINE.search(block):
-            rows.append((m["test"], int(m["passing"]), int(m["failing"]), int(m["invalid"])))
-    verdict = "passed" if out.returncode == 0 else "FAILED (see `make fuzz`'s output)"
+    describe(table(out.stdout), took, passed=out.returncode == 0)
+    return out.returncode
+
+
+def describe(rows: list[tuple[str, int, int, int]], took: float, *, passed: bool) -> None:
+    """Write the section of docs/benchmarks.md."""
+    verdict = "passed" if passed else "FAILED (see `make fuzz`'s output)"
     lines = [
         "## Property-based tests (`make fuzz`)",
         "",
@@ -46,9 +57,11 @@ def main() -> int:
         "|---|---|---|---|",
         *(f"| `{t}` | {p:,} | {f} | {i} |" for t, p, f, i in rows),
         "",
+        "Invalid examples are ones Hypothesis discarded while drawing them (for instance a "
+        "dictionary of fields that could not be given distinct keys); they test nothing.",
+        "",
     ]
     replace_section("fuzz", lines)
-    return out.returncode
 
 
 if __name__ == "__main__":
