@@ -6,8 +6,8 @@ import statistics
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Q
 
 from console.models import (
@@ -183,7 +183,7 @@ def start_defaults(
     return initial, f"{note} Hyperparameter tuning starts {tuning}, as the model is set."
 
 
-def member_submission(user: Any, ident: object) -> RunSubmission | None:
+def member_submission(user: User, ident: object) -> RunSubmission | None:
     """The member's own run submission with this id; None for another's, or a malformed id."""
     try:
         pk = uuid.UUID(str(ident))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import CharField, Count, F, Q, QuerySet
 from django.db.models.functions import Cast, Substr, TruncDate
@@ -63,7 +64,7 @@ class RunFilters:
         return {k: v for k, v in values.items() if v}
 
 
-def runs_filtered(filters: RunFilters, *, user: Any = None) -> QuerySet[RunRecord]:
+def runs_filtered(filters: RunFilters, *, user: User | None = None) -> QuerySet[RunRecord]:
     runs = RunRecord.objects.all()
     if filters.status:
         runs = runs.filter(category=filters.status)
@@ -124,7 +125,7 @@ class RunsPage:
 
 
 def runs_page(
-    filters: RunFilters, *, user: Any = None, after: str = "", before: str = ""
+    filters: RunFilters, *, user: User | None = None, after: str = "", before: str = ""
 ) -> RunsPage:
     """PAGE_SIZE runs in the chosen order, by keyset; no count over the whole table."""
     order = filters.sort if filters.sort in SORTS else "newest"
@@ -204,7 +205,7 @@ def _day_expression() -> Any:
     return TruncDate("created_at", tzinfo=zone)
 
 
-def runs_chart(filters: RunFilters, *, user: Any = None) -> Chart:
+def runs_chart(filters: RunFilters, *, user: User | None = None) -> Chart:
     """Runs per day by outcome over the filtered range (the last 30 days when none is set)."""
     today = timezone.localdate()
     end = filters.until or today
@@ -282,7 +283,9 @@ def _iso(value: datetime | None) -> str:
     return value.isoformat() if value else ""
 
 
-def runs_csv_lines(filters: RunFilters, *, user: Any = None, batch: int = 2000) -> Iterator[str]:
+def runs_csv_lines(
+    filters: RunFilters, *, user: User | None = None, batch: int = 2000
+) -> Iterator[str]:
     def rows() -> Iterator[list[Any]]:
         field, descending = SORTS.get(filters.sort, SORTS["newest"])
         runs = runs_filtered(filters, user=user).order_by(*_ordering(field, descending))

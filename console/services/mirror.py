@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,7 +23,7 @@ from console.vocabulary import status_category
 from drgero_client import DrGeroClient, Run
 
 
-def remember_model(model_id: str, name: str | None = None, *, actor: Any = None) -> None:
+def remember_model(model_id: str, name: str | None = None, *, actor: User | None = None) -> None:
     """Note a model the console has seen (for the sweeps) and who last acted on it."""
     defaults: dict[str, Any] = {}
     if name:
@@ -33,7 +34,7 @@ def remember_model(model_id: str, name: str | None = None, *, actor: Any = None)
     changed: dict[str, Any] = {}
     if name and state.model_name != name:
         changed["model_name"] = name
-    if "last_actor" in defaults and state.last_actor_id != actor.pk:
+    if actor is not None and "last_actor" in defaults and state.last_actor_id != actor.pk:
         changed["last_actor"] = actor
     if not created and changed:
         # Only what differs: every sweep calls this for every model.

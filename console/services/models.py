@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -58,11 +59,11 @@ class ModelsPage:
         return sorted({1, count, *window})
 
 
-def _search_cache_key(user: Any) -> str:
+def _search_cache_key(user: User) -> str:
     return f"console:models-search:{user.pk}"
 
 
-def models_page(*, user: Any, page: int = 1, query: str = "") -> Outcome[ModelsPage]:
+def models_page(*, user: User, page: int = 1, query: str = "") -> Outcome[ModelsPage]:
     """One page of the member's models, or those whose name or description contains ``query``."""
     page = max(1, page)
     query = query.strip()
@@ -104,7 +105,7 @@ def models_page(*, user: Any, page: int = 1, query: str = "") -> Outcome[ModelsP
     )
 
 
-def forget_search_cache(user: Any) -> None:
+def forget_search_cache(user: User) -> None:
     cache.delete(_search_cache_key(user))
 
 
@@ -118,7 +119,7 @@ def _in_pool(client: DrGeroClient, fn: Any) -> Any:
     return fn(client.bound_to(pooled_session()))
 
 
-def model_detail(*, user: Any, model_id: str) -> Outcome[ModelDetail]:
+def model_detail(*, user: User, model_id: str) -> Outcome[ModelDetail]:
     """The model and its leaderboards, fetched side by side.
 
     The page takes about as long as the slower of the two calls. Only the model itself is
@@ -147,7 +148,7 @@ def model_detail(*, user: Any, model_id: str) -> Outcome[ModelDetail]:
     return Outcome(value=ModelDetail(model.value, results["leaderboards"]))
 
 
-def model_get(*, user: Any, model_id: str) -> Outcome[Model]:
+def model_get(*, user: User, model_id: str) -> Outcome[Model]:
     return member_call(user, lambda c: c.get_model(model_id))
 
 
@@ -174,7 +175,7 @@ class CreateResult:
 
 def model_create(
     *,
-    user: Any,
+    user: User,
     fields: dict[str, Any],
     intent: uuid.UUID | None = None,
     request: HttpRequest | None = None,
@@ -235,7 +236,7 @@ def model_create(
     return CreateResult(model, problem)
 
 
-def _intent_record(user: Any, intent: uuid.UUID, name: str) -> CreateIntent:
+def _intent_record(user: User, intent: uuid.UUID, name: str) -> CreateIntent:
     """The member's intent with this id; another member's id starts an intent of their own."""
     try:
         with transaction.atomic():
@@ -249,11 +250,11 @@ def _intent_record(user: Any, intent: uuid.UUID, name: str) -> CreateIntent:
     return record
 
 
-def _model_known(user: Any, model_id: str) -> Model | None:
+def _model_known(user: User, model_id: str) -> Model | None:
     return model_get(user=user, model_id=model_id).value if model_id else None
 
 
-def _made_since(user: Any, name: str, record: CreateIntent) -> Outcome[Model | None]:
+def _made_since(user: User, name: str, record: CreateIntent) -> Outcome[Model | None]:
     """The one model named ``name`` made since the unknown create was sent, if Dr.Gero says."""
     since = (record.sent_at or record.created_at) - timedelta(minutes=5)
     outcome = member_call(user, lambda c: list(c.iter_models(max_items=SEARCH_BOUND)))
@@ -274,7 +275,7 @@ class UpdateResult:
 
 
 def model_update(
-    *, user: Any, model_id: str, fields: dict[str, Any], request: HttpRequest | None = None
+    *, user: User, model_id: str, fields: dict[str, Any], request: HttpRequest | None = None
 ) -> Outcome[UpdateResult]:
     """PATCH only what differs from the model as Dr.Gero has it now; record before and after."""
     current = model_get(user=user, model_id=model_id)
@@ -311,7 +312,7 @@ class NameMismatchError(Exception):
 
 
 def model_delete(
-    *, user: Any, model_id: str, typed_name: str, request: HttpRequest | None = None
+    *, user: User, model_id: str, typed_name: str, request: HttpRequest | None = None
 ) -> Outcome[Model]:
     """Delete a model for the whole workspace after the name was typed; keep a snapshot."""
     current = model_get(user=user, model_id=model_id)
@@ -336,14 +337,14 @@ def model_delete(
     return Outcome(value=model)
 
 
-def base_models_list(*, user: Any) -> Outcome[list[BaseModel]]:
+def base_models_list(*, user: User) -> Outcome[list[BaseModel]]:
     return member_call(user, lambda c: c.list_base_models(), what="base model list")
 
 
 BASE_MODELS_SECONDS = 600
 
 
-def base_model_name(*, user: Any, base_model_id: str) -> str:
+def base_model_name(*, user: User, base_model_id: str) -> str:
     """A base model's name from Dr.Gero's list (kept ten minutes); its id when not listed."""
     key = f"console:base-models:{user.pk}"
     names = cache.get(key)
@@ -367,7 +368,7 @@ class LeaderboardChoices:
 PICKER_BOUND = 500
 
 
-def leaderboard_picker(*, user: Any) -> LeaderboardChoices:
+def leaderboard_picker(*, user: User) -> LeaderboardChoices:
     got = member_client(user)
     if got.value is None:
         return LeaderboardChoices(None, got.problem)

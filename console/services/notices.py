@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import URLValidator
@@ -112,7 +113,7 @@ def run_ended(record: RunRecord) -> None:
     transaction.on_commit(_enqueue_deliveries)
 
 
-def _email(record: RunRecord, member: Any, now: Any) -> None:
+def _email(record: RunRecord, member: User, now: Any) -> None:
     _once(
         Delivery,
         run=record,
@@ -140,7 +141,7 @@ def _enqueue_deliveries() -> None:
 # In-app notices.
 
 
-def notices_take(user: Any, *, limit: int = 5) -> list[Notice]:
+def notices_take(user: User, *, limit: int = 5) -> list[Notice]:
     """The member's unseen notices, marked seen: each is shown once, on their next page."""
     notices = list(Notice.objects.filter(user=user, seen_at__isnull=True).order_by("pk")[:limit])
     if notices:
@@ -148,7 +149,7 @@ def notices_take(user: Any, *, limit: int = 5) -> list[Notice]:
     return notices
 
 
-def notice_add(*, user: Any, kind: str, text: str, level: str = "info", url: str = "") -> None:
+def notice_add(*, user: User, kind: str, text: str, level: str = "info", url: str = "") -> None:
     Notice.objects.create(
         user=user, kind=kind, text=text, level=level, url=url, created_at=timezone.now()
     )
@@ -300,14 +301,14 @@ def _send_webhook(record: RunRecord) -> None:
 # Choices.
 
 
-def member_settings(user: Any) -> MemberSettings:
+def member_settings(user: User) -> MemberSettings:
     found = MemberSettings.objects.filter(user=user).first()
     return found or MemberSettings(user=user)
 
 
 def member_settings_save(
     *,
-    user: Any,
+    user: User,
     email: str,
     email_my_runs: bool,
     email_team_failures: bool,
@@ -348,7 +349,7 @@ def webhook_url_problem(url: str) -> str | None:
 
 
 @sensitive_variables("url")
-def webhook_save(*, actor: Any, url: str, request: HttpRequest | None = None) -> str | None:
+def webhook_save(*, actor: User, url: str, request: HttpRequest | None = None) -> str | None:
     """Save the team webhook (encrypted); returns a problem in words, or None."""
     problem = webhook_url_problem(url)
     if problem:
@@ -377,7 +378,7 @@ def webhook_save(*, actor: Any, url: str, request: HttpRequest | None = None) ->
     return None
 
 
-def webhook_remove(*, actor: Any, request: HttpRequest | None = None) -> bool:
+def webhook_remove(*, actor: User, request: HttpRequest | None = None) -> bool:
     with transaction.atomic():
         deleted, _ = TeamWebhook.objects.filter(pk=1).delete()
         if deleted:

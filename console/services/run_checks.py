@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,7 +22,7 @@ from drgero_client import Run
 
 
 def run_sync(
-    *, user: Any, model_id: str, run_id: str | None = None, request: HttpRequest | None = None
+    *, user: User, model_id: str, run_id: str | None = None, request: HttpRequest | None = None
 ) -> Outcome[list[Run]]:
     """A person's check with Dr.Gero (POST sync, needs models:fine-tune); audited.
 
@@ -66,7 +65,7 @@ def run_sync(
     return outcome
 
 
-def run_sync_request(*, user: Any, model_id: str, run_id: str | None = None) -> None:
+def run_sync_request(*, user: User, model_id: str, run_id: str | None = None) -> None:
     """Ask the worker to check Dr.Gero for this model (or run); the pages show it pending."""
     from console import tasks  # the worker does the call; pages never wait on it
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -98,7 +99,7 @@ def run_sentence(model_name: str, settings: RunSettings) -> str:
 
 
 def run_prepare(
-    *, user: Any, model_id: str, model_name: str, settings: RunSettings
+    *, user: User, model_id: str, model_name: str, settings: RunSettings
 ) -> RunSubmission:
     """The one-time submission id that the confirm step carries."""
     return RunSubmission.objects.create(
@@ -125,7 +126,7 @@ def _may_have_started(problem: Problem) -> bool:
     return False
 
 
-def run_start(*, user: Any, submission_id: Any, request: HttpRequest | None = None) -> StartResult:
+def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = None) -> StartResult:
     """Send the submission's start once. A double click, a resubmit or a second tab sends nothing.
 
     The POST is never retried. When its outcome is unknown, the model's runs are read back and
@@ -268,7 +269,7 @@ def _settle(
 
 def _resolve(
     *,
-    user: Any,
+    user: User,
     submission: RunSubmission,
     known_ids: set[str],
     sent_at: Any,
@@ -292,7 +293,7 @@ def _resolve(
 
 def resolve_pending(
     *,
-    user: Any,
+    user: User | None,
     submission: RunSubmission,
     runs: list[Run],
     known_ids: set[str],
@@ -345,7 +346,7 @@ def resolve_pending(
 
 
 def resolve_unknown_starts(
-    *, model_id: str, runs: list[Run], user: Any = None, request: HttpRequest | None = None
+    *, model_id: str, runs: list[Run], user: User | None = None, request: HttpRequest | None = None
 ) -> None:
     """Match the model's starts whose outcome is unknown against runs Dr.Gero just reported.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 
 from console.models import RunOrigin, RunRecord
@@ -70,7 +71,7 @@ def schedule_sentence(model_name: str, choice: ScheduleChoice) -> str:
     return f"{opening}, Dr.Gero fine-tunes {model_name} on {data}."
 
 
-def schedule_read(*, user: Any, model_id: str) -> Outcome[Model]:
+def schedule_read(*, user: User, model_id: str) -> Outcome[Model]:
     return member_call(user, lambda c: c.get_model(model_id))
 
 
@@ -84,7 +85,7 @@ def last_scheduled_run(model_id: str) -> RunRecord | None:
 
 
 def schedule_update(
-    *, user: Any, model_id: str, choice: ScheduleChoice, request: HttpRequest | None = None
+    *, user: User, model_id: str, choice: ScheduleChoice, request: HttpRequest | None = None
 ) -> Outcome[Model | None]:
     """PATCH ``fine_tune_schedule`` (null to clear); record before, after and the outcome."""
     current = schedule_read(user=user, model_id=model_id)

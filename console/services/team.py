@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
 from django.http import HttpRequest
@@ -26,12 +26,12 @@ class TeamRuleError(Exception):
 
 @dataclass(frozen=True)
 class NewMember:
-    user: Any
+    user: User
     initial_password: str | None
     set_password_path: str | None
 
 
-def set_role_groups(user: Any, role: Role | None) -> None:
+def set_role_groups(user: User, role: Role | None) -> None:
     user.groups.remove(*Group.objects.filter(name__in=GROUP_ROLES))
     if role is not None:
         # get_or_create: the migration makes the groups, but a flushed test database has none.
@@ -40,12 +40,12 @@ def set_role_groups(user: Any, role: Role | None) -> None:
         del user._console_role
 
 
-def role_label(user: Any) -> str:
+def role_label(user: User) -> str:
     role = role_of(user)
     return role.label if role else "No role"
 
 
-def _member_target(user: Any) -> Target:
+def _member_target(user: User) -> Target:
     return Target("member", str(user.pk), user.get_username())
 
 
@@ -59,7 +59,7 @@ def active_admin_count(*, excluding: Any = None) -> int:
 
 def member_add(
     *,
-    actor: Any,
+    actor: User,
     username: str,
     email: str,
     role: Role,
@@ -103,7 +103,7 @@ def member_add(
 
 
 def member_set_role(
-    *, actor: Any, member: Any, role: Role, request: HttpRequest | None = None
+    *, actor: User, member: User, role: Role, request: HttpRequest | None = None
 ) -> None:
     """Change a member's role; the last active Admin can't be demoted."""
     before = role_label(member)
@@ -124,7 +124,7 @@ def member_set_role(
         )
 
 
-def member_deactivate(*, actor: Any, member: Any, request: HttpRequest | None = None) -> None:
+def member_deactivate(*, actor: User, member: User, request: HttpRequest | None = None) -> None:
     """Deactivate a member and delete their Dr.Gero token."""
     from console.models import DrGeroToken
 

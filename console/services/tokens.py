@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -42,7 +43,7 @@ MAX_TOKEN_LENGTH = 512
 _MEMO = "_console_token_record"
 
 
-def token_record(user: Any) -> DrGeroToken | None:
+def token_record(user: User) -> DrGeroToken | None:
     """The member's stored token row, read once per request (kept on the user object, which
     lives as long as the request). Writes below forget it."""
     if not hasattr(user, _MEMO):
@@ -50,7 +51,7 @@ def token_record(user: Any) -> DrGeroToken | None:
     return getattr(user, _MEMO)
 
 
-def _forget(user: Any) -> None:
+def _forget(user: User) -> None:
     if hasattr(user, _MEMO):
         delattr(user, _MEMO)
 
@@ -163,7 +164,7 @@ def validate_token_text(token: str) -> str | None:
 
 @sensitive_variables("token", "value")
 def token_save(
-    *, user: Any, token: str, label: str, request: HttpRequest | None = None
+    *, user: User, token: str, label: str, request: HttpRequest | None = None
 ) -> Outcome[TokenCheck]:
     """Check the token, then store it encrypted and record ``token.set``."""
     checked = token_check(token)
@@ -214,7 +215,7 @@ def token_save(
     return checked
 
 
-def token_recheck(*, user: Any, request: HttpRequest | None = None) -> Outcome[TokenCheck]:
+def token_recheck(*, user: User, request: HttpRequest | None = None) -> Outcome[TokenCheck]:
     """Check the saved token again and refresh what it can do."""
     record = token_record(user)
     if record is None:
@@ -241,7 +242,9 @@ def token_recheck(*, user: Any, request: HttpRequest | None = None) -> Outcome[T
     return checked
 
 
-def token_remove(*, user: Any, actor: Any = None, request: HttpRequest | None = None) -> bool:
+def token_remove(
+    *, user: User, actor: User | None = None, request: HttpRequest | None = None
+) -> bool:
     """Delete the member's token; ``actor`` is who did it (the member, or an Admin)."""
     deleted, _ = DrGeroToken.objects.filter(user=user).delete()
     _forget(user)
@@ -256,7 +259,7 @@ def token_remove(*, user: Any, actor: Any = None, request: HttpRequest | None = 
     return bool(deleted)
 
 
-def token_status(user: Any) -> str:
+def token_status(user: User) -> str:
     """``set``, ``missing`` or ``needs re-entry`` — never the token itself."""
     record = token_record(user)
     if record is None:
@@ -269,7 +272,7 @@ def token_status(user: Any) -> str:
 
 
 @sensitive_variables("token")
-def client_for(user: Any) -> DrGeroClient:
+def client_for(user: User) -> DrGeroClient:
     """The member's own client. Raises NoTokenError or TokenUnavailableError."""
     record = token_record(user)
     if record is None:
@@ -278,7 +281,7 @@ def client_for(user: Any) -> DrGeroClient:
     return build_client(token)
 
 
-def token_note_refusal(*, user: Any, scope: str | None) -> None:
+def token_note_refusal(*, user: User, scope: str | None) -> None:
     """Remember a scope Dr.Gero refused on a write, so matching buttons can say why."""
     if not scope:
         return
@@ -290,11 +293,11 @@ def token_note_refusal(*, user: Any, scope: str | None) -> None:
         _forget(user)
 
 
-def _target(user: Any) -> Target:
+def _target(user: User) -> Target:
     return Target(type="member", id=str(user.pk), name=user.get_username())
 
 
-def member_client(user: Any) -> Outcome[DrGeroClient]:
+def member_client(user: User) -> Outcome[DrGeroClient]:
     """The member's client, or the problem that stops it (no token, unreadable token)."""
     try:
         return Outcome(value=client_for(user))
@@ -305,7 +308,7 @@ def member_client(user: Any) -> Outcome[DrGeroClient]:
 
 
 def member_call(
-    user: Any,
+    user: User,
     fn: Callable[[DrGeroClient], T],
     *,
     write: bool = False,
@@ -329,6 +332,6 @@ def member_call(
         return Outcome(problem=problem)
 
 
-def refused_scopes(user: Any) -> list[str]:
+def refused_scopes(user: User) -> list[str]:
     record = token_record(user)
     return list(record.refused_scopes) if record else []
