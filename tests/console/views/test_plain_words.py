@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from console.roles import Role
 from console.services.audit import Actor, Target, audit_record
 from drgero_client.sandbox import SandboxServer
 from tests.console.conftest import HTMX
+from tests.console.html import has_html
 from tests.console.worker import sweep
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +43,7 @@ def test_the_model_page_names_its_base_model_and_explains_creation(
         "ws_main", name="Based", base_model_id="mistral-7b-instruct-v0.3"
     )["id"]
     body = operator.get(f"/models/{model_id}/").content.decode()
-    assert "<dt>Base model</dt><dd>Mistral 7B Instruct v0.3</dd>" in body
+    assert has_html(body, "<dt>Base model</dt><dd>Mistral 7B Instruct v0.3</dd>")
     assert "base_model_id" not in body
     assert "Automatic — Dr.Gero builds the model from its leaderboards" in body
 
@@ -173,6 +173,6 @@ def test_the_audit_log_filters_by_model_name(sandbox: SandboxServer, operator: C
         target=Target("model", "other", "Other"),
     )
     body = operator.get("/audit/").content.decode()
-    assert re.search(rf'<option value="{model_id}">{re.escape(name)}</option>', body)
+    assert has_html(body, f'<option value="{model_id}">{name}</option>')
     filtered = operator.get("/audit/", {"model": model_id}).content.decode()
     assert filtered.count("<tr") == 2  # the header and the one event
