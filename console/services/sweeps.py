@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 DISCOVERY_BOUND = 1000  # models read per token and sweep
 CHAIN_GRACE = timedelta(seconds=60)  # a chain this late is taken for broken and restarted
 STUCK_AFTER = timedelta(minutes=10)  # a sweep lock older than this was left by a dead worker
+UNKNOWN_START_WATCH = timedelta(days=1)  # how long the active sweep looks for an unconfirmed run
 
 
 @dataclass
@@ -175,9 +176,11 @@ def watched_models() -> list[str]:
     runs = RunRecord.objects.filter(category__in=WATCHED_CATEGORIES).values_list(
         "model_id", flat=True
     )
-    starts = RunSubmission.objects.filter(state=SubmissionState.UNKNOWN).values_list(
-        "model_id", flat=True
-    )
+    # An unconfirmed start is looked for for a day; after that its run would long have shown.
+    recent = timezone.now() - UNKNOWN_START_WATCH
+    starts = RunSubmission.objects.filter(
+        state=SubmissionState.UNKNOWN, created_at__gte=recent
+    ).values_list("model_id", flat=True)
     deleted = set(
         ModelSyncState.objects.filter(deleted_at__isnull=False).values_list("model_id", flat=True)
     )

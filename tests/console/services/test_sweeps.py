@@ -309,3 +309,18 @@ def test_a_token_that_stopped_working_is_skipped_and_logged_without_itself(
     assert sweep().ok and RunRecord.objects.exists()
     assert stale.pk and "drgero_sandbox_" not in caplog.text
     assert "refused listing models (401)" in caplog.text
+
+
+def test_an_old_unconfirmed_start_is_no_longer_watched(
+    sandbox: SandboxServer, make_member: Any
+) -> None:
+    member = make_member("op", Role.OPERATOR)
+    fresh = RunSubmission.objects.create(
+        user=member, model_id="m-fresh", settings={}, state="unknown"
+    )
+    old = RunSubmission.objects.create(user=member, model_id="m-old", settings={}, state="unknown")
+    RunSubmission.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - sweeps.UNKNOWN_START_WATCH * 2
+    )
+    assert fresh.model_id in sweeps.watched_models()
+    assert "m-old" not in sweeps.watched_models()
