@@ -134,6 +134,14 @@ class DatasetSize:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
+    def of(
+        cls, *, auto: bool, rows: int | None, algorithm: str, mode: str = "LIMIT"
+    ) -> DatasetSize:
+        """A dataset as a person chose it: an automatic size has no row count, whatever was
+        typed in the rows field before choosing it. The one place this rule lives."""
+        return cls(auto=auto, rows=None if auto else rows, algorithm=algorithm, mode=mode)
+
+    @classmethod
     def from_api(cls, data: Any) -> DatasetSize | None:
         if not isinstance(data, dict):
             return None

@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from console.forms.fields import choice_field
+from console.services.runs import RunSettings
 
 
 def algorithm_choices() -> list[tuple[str, str]]:
@@ -75,16 +76,16 @@ class RunStartForm(DatasetFields):
         help_text="Dr.Gero searches for better training settings; the run takes longer.",
     )
 
-    def settings_dict(self) -> dict[str, Any]:
+    def run_settings(self) -> RunSettings:
+        """What was chosen, as the typed value the services take."""
         data = self.cleaned_data
-        auto = data["size"] == "auto"
-        return {
-            "auto": auto,
-            "rows": None if auto else data["rows"],
-            "algorithm": data["algorithm"],
-            "create_synthetic_data": data["create_synthetic_data"],
-            "hypertuning_enabled": data["hypertuning_enabled"],
-        }
+        return RunSettings(
+            auto=data["size"] == "auto",
+            rows=data["rows"],
+            algorithm=data["algorithm"],
+            create_synthetic_data=data["create_synthetic_data"],
+            hypertuning_enabled=data["hypertuning_enabled"],
+        )
 
     @staticmethod
     def initial_from(settings: dict[str, Any]) -> dict[str, Any]:
@@ -153,12 +154,11 @@ class ScheduleForm(DatasetFields):
         data = self.cleaned_data
         if data.get("enabled") != "on":
             return {"enabled": False}
-        auto = data["size"] == "auto"
         return {
             "enabled": True,
             "cadence": data["cadence"],
-            "auto": auto,
-            "rows": None if auto else data["rows"],
+            "auto": data["size"] == "auto",
+            "rows": data["rows"],
             "algorithm": data["algorithm"],
         }
 

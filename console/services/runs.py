@@ -43,10 +43,15 @@ class RunSettings:
     create_synthetic_data: bool
     hypertuning_enabled: bool
 
+    def __post_init__(self) -> None:
+        # Held as the dataset it is: no row count when the size is automatic.
+        object.__setattr__(self, "rows", self.dataset().rows)
+
     def as_dict(self) -> dict[str, Any]:
+        """For the submission's JSON field; ``from_dict`` reads it back."""
         return {
             "auto": self.auto,
-            "rows": None if self.auto else self.rows,
+            "rows": self.rows,
             "algorithm": self.algorithm,
             "create_synthetic_data": self.create_synthetic_data,
             "hypertuning_enabled": self.hypertuning_enabled,
@@ -63,9 +68,7 @@ class RunSettings:
         )
 
     def dataset(self) -> DatasetSize:
-        return DatasetSize(
-            auto=self.auto, rows=None if self.auto else self.rows, algorithm=self.algorithm
-        )
+        return DatasetSize.of(auto=self.auto, rows=self.rows, algorithm=self.algorithm)
 
     def matches(self, run: Run) -> bool:
         """The run was started with these settings (as far as Dr.Gero reports them)."""

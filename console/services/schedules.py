@@ -27,6 +27,12 @@ class ScheduleChoice:
     algorithm: str = "LAST_N"
     mode: str = "LIMIT"
 
+    def __post_init__(self) -> None:
+        # No row count when the size is automatic (DatasetSize.of decides), so that a choice
+        # compares equal to the schedule Dr.Gero has whatever the rows field held.
+        rows = DatasetSize.of(auto=self.auto, rows=self.rows, algorithm=self.algorithm).rows
+        object.__setattr__(self, "rows", rows)
+
     @classmethod
     def from_schedule(cls, schedule: Schedule | None) -> ScheduleChoice:
         if schedule is None:
@@ -44,11 +50,8 @@ class ScheduleChoice:
     def to_schedule(self) -> Schedule | None:
         if not self.enabled:
             return None
-        dataset = DatasetSize(
-            auto=self.auto,
-            rows=None if self.auto else self.rows,
-            algorithm=self.algorithm,
-            mode=self.mode,
+        dataset = DatasetSize.of(
+            auto=self.auto, rows=self.rows, algorithm=self.algorithm, mode=self.mode
         )
         return Schedule(cadence=self.cadence, dataset=dataset)
 

@@ -39,7 +39,6 @@ from console.services.mirror import remember_model
 from console.services.models import model_get
 from console.services.run_checks import run_sync_request
 from console.services.runs import (
-    RunSettings,
     run_prepare,
     run_sentence,
     run_start,
@@ -203,7 +202,7 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     form = RunStartForm(request.POST)
     if not form.is_valid():
         return _start_screen(request, {**base, "form": form}, 422)
-    settings = RunSettings.from_dict(form.settings_dict())
+    settings = form.run_settings()
     submission = run_prepare(
         user=request.user, model_id=model.id, model_name=model.name, settings=settings
     )

@@ -176,3 +176,23 @@ def test_the_audit_log_filters_by_model_name(sandbox: SandboxServer, operator: C
     assert has_html(body, f'<option value="{model_id}">{name}</option>')
     filtered = operator.get("/audit/", {"model": model_id}).content.decode()
     assert filtered.count("<tr") == 2  # the header and the one event
+
+
+def test_an_automatic_size_is_unchanged_whatever_the_rows_field_held(
+    sandbox: SandboxServer, operator: Client
+) -> None:
+    auto = {
+        "run": {"type": "WEEKLY"},
+        "dataset": {"mode": "LIMIT", "limit": {"auto": True, "algorithm": "LAST_N"}},
+    }
+    model_id = sandbox.state.add_model("ws_main", name="Auto", fine_tune_schedule=auto)["id"]
+    same = {
+        "enabled": "on",
+        "cadence": "WEEKLY",
+        "size": "auto",
+        "rows": "4000",
+        "algorithm": "LAST_N",
+        "step": "preview",
+    }
+    body = operator.post(f"/models/{model_id}/schedule/", same, **HTMX).content.decode()
+    assert "nothing to save" in body
