@@ -11,6 +11,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -51,12 +52,12 @@ class ModelsPage:
         return math.ceil(self.total / PAGE_SIZE) if self.total is not None else None
 
     @property
-    def page_numbers(self) -> list[int]:
-        count = self.page_count
-        if not count:
+    def page_numbers(self) -> list[int | str]:
+        """The page numbers to link, with ``…`` where a run of them is left out."""
+        if not self.total:
             return []
-        window = range(max(1, self.page - 3), min(count, self.page + 3) + 1)
-        return sorted({1, count, *window})
+        pages = Paginator(range(self.total), PAGE_SIZE)
+        return list(pages.get_elided_page_range(self.page, on_each_side=3, on_ends=1))
 
 
 def _search_cache_key(user: User) -> str:

@@ -203,3 +203,10 @@ def test_no_token_is_an_invitation(sandbox: SandboxServer, make_member: Any) -> 
     outcome = models_page(user=make_member("nobody", Role.VIEWER))
     assert outcome.problem is not None and outcome.problem.kind == "no_token"
     assert sandbox.state.seen == []
+
+
+def test_page_numbers_leave_out_runs_of_pages() -> None:
+    from console.services.models import ModelsPage
+
+    page = ModelsPage(models=[], page=10, total=1000, has_next=True)
+    assert page.page_numbers == [1, "…", 7, 8, 9, 10, 11, 12, 13, "…", 20]
