@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Max, Q
+from django.utils import timezone
 
 from console.models import DrGeroToken, ModelSyncState, RunRecord, SweepState
 from console.vocabulary import ACTIVE_CATEGORIES
@@ -14,6 +15,8 @@ from console.vocabulary import ACTIVE_CATEGORIES
 # A run in one of these may still change: the active sweep reads its model.
 WATCHED_CATEGORIES = (*ACTIVE_CATEGORIES, "unknown")
 FINAL_CATEGORIES = ("succeeded", "failed", "cancelled")
+WORKER_QUIET = timedelta(minutes=5)  # the active sweep starts every 15 s while it runs
+SYNC_WAIT = timedelta(minutes=2)
 
 
 def known_model_name(model_id: str) -> str:
@@ -72,6 +75,8 @@ class Freshness:
     no_reader: bool  # no active member has a Dr.Gero token the worker could use
     sync_pending: bool = False  # a "Check Dr.Gero for updates" waits for the worker
     deleted_at: datetime | None = None
+    worker_quiet: bool = False  # no sweep has started for a while: is the worker running?
+    sync_waiting_long: bool = False  # a check asked for minutes ago is still waiting
 
 
 def mirror_freshness(model_id: str | None = None) -> Freshness:
@@ -81,17 +86,23 @@ def mirror_freshness(model_id: str | None = None) -> Freshness:
     failing_since = min((s.failing_since for s in failing if s.failing_since), default=None)
     last_error = failing[0].last_error if failing else ""
     no_reader = not DrGeroToken.objects.filter(user__is_active=True).exists()
+    now = timezone.now()
+    started = max((s.last_started_at for s in sweeps if s.last_started_at), default=None)
+    quiet = not no_reader and (started is None or started < now - WORKER_QUIET)
     if model_id is None:
         checked = max((s.last_ok_at for s in sweeps if s.last_ok_at), default=None)
-        return Freshness(checked, failing_since, last_error, no_reader)
+        return Freshness(checked, failing_since, last_error, no_reader, worker_quiet=quiet)
     state = ModelSyncState.objects.filter(pk=model_id).first()
+    asked = state.sync_requested_at if state else None
     return Freshness(
         state.last_checked_at if state else None,
         failing_since,
         last_error,
         no_reader,
-        sync_pending=bool(state and state.sync_pending),
+        sync_pending=asked is not None,
         deleted_at=state.deleted_at if state else None,
+        worker_quiet=quiet,
+        sync_waiting_long=asked is not None and asked < now - SYNC_WAIT,
     )
 
 

@@ -82,3 +82,18 @@ def test_start_defaults_follow_the_last_console_run_and_the_model(make_member: A
     assert "last run from the console" in note
     again, why = start_defaults("m1", model_hypertuning=False, from_run="m1-1")
     assert again["hypertuning_enabled"] and "run you chose to repeat" in why
+
+
+def test_a_quiet_worker_and_a_long_wait_are_noticed(make_member: Any) -> None:
+    make_member("reader", Role.VIEWER, token="drgero_sandbox_full")
+    assert mirror_freshness().worker_quiet  # no sweep has ever started
+    SweepState.objects.create(name="active", last_started_at=timezone.now())
+    assert not mirror_freshness().worker_quiet
+    SweepState.objects.filter(name="active").update(
+        last_started_at=timezone.now() - timedelta(minutes=6)
+    )
+    assert mirror_freshness().worker_quiet
+    ModelSyncState.objects.create(
+        model_id="m1", sync_requested_at=timezone.now() - timedelta(minutes=3)
+    )
+    assert mirror_freshness("m1").sync_waiting_long
