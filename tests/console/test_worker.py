@@ -50,4 +50,6 @@ def test_a_fresh_console_fills_and_follows_a_run_to_its_end(
     until(lambda: Notice.objects.filter(user=member, kind="run_ended").exists())
     until(lambda: mail.outbox)
     assert "Watched succeeded" in mail.outbox[0].subject + mail.outbox[0].body
-    assert SweepState.objects.get(name="active").last_ok_at is not None
+    # Whichever sweep saw the end first (the active one, or a discovery sweep that came due),
+    # it recorded a successful read of Dr.Gero.
+    assert SweepState.objects.filter(last_ok_at__isnull=False).exists()
