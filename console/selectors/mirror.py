@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.db.models import Max, Q
 from django.utils import timezone
@@ -34,12 +33,6 @@ def active_run(model_id: str) -> RunRecord | None:
         RunRecord.objects.filter(model_id=model_id, category__in=ACTIVE_CATEGORIES)
         .order_by("-created_at")
         .first()
-    )
-
-
-def models_needing_poll(queryset: Any) -> list[str]:
-    return sorted(
-        set(queryset.filter(category__in=ACTIVE_CATEGORIES).values_list("model_id", flat=True))
     )
 
 

@@ -157,16 +157,14 @@ def runs_refresh(*, client: DrGeroClient, model_id: str, synced_by: Any = None) 
     return runs
 
 
-def reading_members(prefer: Any = None) -> list[tuple[Any, DrGeroClient]]:
-    """Active members whose token is set and readable, ``prefer`` first, each with a client."""
+def reading_members() -> list[tuple[Any, DrGeroClient]]:
+    """Active members whose token is set and readable, each with a client."""
     User = get_user_model()  # noqa: N806
     candidates = list(
         User.objects.filter(is_active=True, drgero_token__isnull=False)
         .select_related("drgero_token")
         .order_by("pk")
     )
-    if prefer is not None:
-        candidates.sort(key=lambda m: m.pk != prefer)
     usable = []
     for member in candidates:
         try:
@@ -174,10 +172,3 @@ def reading_members(prefer: Any = None) -> list[tuple[Any, DrGeroClient]]:
         except (NoTokenError, TokenUnavailableError):
             continue  # no or unreadable token: the next member reads
     return usable
-
-
-def sync_member_for(model_id: str) -> tuple[Any, DrGeroClient] | None:
-    """An active member whose token is set and readable; the model's last actor first."""
-    state = ModelSyncState.objects.filter(pk=model_id).first()
-    readers = reading_members(state.last_actor_id if state else None)
-    return readers[0] if readers else None

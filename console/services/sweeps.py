@@ -28,7 +28,7 @@ from django.utils import timezone
 from console.models import ModelSyncState, RunRecord, RunSubmission, SubmissionState, SweepState
 from console.selectors.mirror import WATCHED_CATEGORIES
 from console.services.drgero import explain
-from console.services.mirror import reading_members, remember_model, runs_refresh, sync_member_for
+from console.services.mirror import reading_members, remember_model, runs_refresh
 from console.services.runs import resolve_unknown_starts
 from drgero_client import (
     AuthenticationError,
@@ -190,12 +190,13 @@ def watched_models() -> list[str]:
 def sweep_active() -> SweepReport:
     """Read the runs of models whose runs may still change; no call when there are none."""
     report = SweepReport()
+    models = watched_models()
+    readers = reading_members() if models else []  # tokens decrypted once per sweep
+    if not readers:
+        return report  # nothing to read, or no member can read; the pages say so
     try:
-        for model_id in watched_models():
-            chosen = sync_member_for(model_id)
-            if chosen is None:
-                break  # no member can read; the pages say so
-            _read_runs(model_id, chosen[1], report)
+        for model_id in models:
+            _read_runs(model_id, _preferred(model_id, readers), report)
     except _Stop as stop:
         report.error, report.retry_after = str(stop), stop.retry_after
     return report
