@@ -1,17 +1,30 @@
-"""Values every template can use: the navigation and the display time zone."""
+"""Values every template can use: the navigation, who you are, and the display time zone."""
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
+from console.middleware import MEMBER_THEME
 from console.navigation import navigation
+from console.roles import role_of
+from console.selectors.team import admin_names
+
+THEMES = ("system", "light", "dark")
 
 
 def console(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
+    role = role_of(user) if signed_in else None
+    session = getattr(request, "session", None)
+    theme = session.get(MEMBER_THEME, "system") if signed_in and session is not None else ""
     return {
-        "nav_items": navigation(request) if signed_in else [],
+        "nav_items": navigation(request, role) if signed_in else [],
+        "my_role": role,
+        # Read only by a page that shows a "needs the … role" note or a refusal.
+        "team_admins": SimpleLazyObject(admin_names),
+        "theme": theme if theme in THEMES else "system",
         "display_time_zone": timezone.get_current_timezone_name(),
         "notice_poll_seconds": settings.CONSOLE_NOTICE_POLL_SECONDS,
     }

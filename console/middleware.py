@@ -141,12 +141,14 @@ class PageHeadersMiddleware:
 
 
 MEMBER_ZONE = "console_time_zone"
+MEMBER_THEME = "console_theme"
 
 
 class MemberTimeZoneMiddleware:
     """Times are shown in the member's chosen zone (their account page), else the console's.
 
-    The choice is read from the database once per session and kept in it.
+    The choices of that page that every page needs (zone and colours) are read from the
+    database once per session and kept in it.
     """
 
     def __init__(self, get_response: Handler) -> None:
@@ -160,8 +162,10 @@ class MemberTimeZoneMiddleware:
             if zone is None:
                 from console.models import MemberSettings
 
-                found = MemberSettings.objects.filter(user=user).values_list("time_zone", flat=True)
-                zone = request.session[MEMBER_ZONE] = next(iter(found), "")
+                found = MemberSettings.objects.filter(user=user).values_list("time_zone", "theme")
+                zone, theme = next(iter(found), ("", "system"))
+                request.session[MEMBER_ZONE] = zone
+                request.session[MEMBER_THEME] = theme
         if zone:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(zone))

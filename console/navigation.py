@@ -7,13 +7,16 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from console.roles import Role
+
+# Each link, and the role it needs: a member sees only the links their role may open.
 NAV = [
-    ("console:models", "Models"),
-    ("console:runs", "Runs"),
-    ("console:audit", "Audit log"),
-    ("console:base-models", "Base models"),
-    ("console:team", "Team"),
-    ("console:token", "My token"),
+    ("console:models", "Models", Role.VIEWER),
+    ("console:runs", "Runs", Role.VIEWER),
+    ("console:audit", "Audit log", Role.VIEWER),
+    ("console:base-models", "Base models", Role.VIEWER),
+    ("console:team", "Team", Role.ADMIN),
+    ("console:token", "My token", Role.VIEWER),
 ]
 
 
@@ -24,9 +27,11 @@ class NavItem:
     current: bool
 
 
-def navigation(request: HttpRequest) -> list[NavItem]:
+def navigation(request: HttpRequest, role: Role | None) -> list[NavItem]:
     items = []
-    for name, label in NAV:
+    for name, label, needed in NAV:
+        if role is None or role < needed:
+            continue
         try:
             url = reverse(name)
         except NoReverseMatch:

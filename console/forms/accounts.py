@@ -39,6 +39,17 @@ class NotificationsForm(forms.Form):
         required=False,
         help_text="Every time in the console is shown in this zone.",
     )
+    theme = forms.ChoiceField(
+        label="Colours",
+        choices=[
+            ("system", "As your system is set (light or dark)"),
+            ("light", "Light"),
+            ("dark", "Dark"),
+        ],
+        initial="system",
+        required=False,
+        help_text="Dark mode follows your system unless you choose here.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from django.conf import settings
@@ -49,6 +60,9 @@ class NotificationsForm(forms.Form):
             ("", f"The console's zone ({settings.TIME_ZONE})"),
             *((z, z.replace("_", " ")) for z in zones),
         ]
+
+    def clean_theme(self) -> str:
+        return str(self.cleaned_data.get("theme") or "system")
 
 
 class WebhookForm(forms.Form):

@@ -83,6 +83,11 @@ class MemberSettings(models.Model):
     email_my_runs = models.BooleanField(default=True)
     email_team_failures = models.BooleanField(default=False)
     time_zone = models.CharField(max_length=64, blank=True)  # "" is CONSOLE_TIME_ZONE
+    theme = models.CharField(
+        max_length=8,
+        default="system",
+        choices=[("system", "As your system is set"), ("light", "Light"), ("dark", "Dark")],
+    )
 
     def __str__(self) -> str:
         return f"settings of user {self.user_id}"

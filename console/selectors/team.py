@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from console.roles import Role, role_of
+from console.roles import ROLE_CAN, Role, role_of
 from console.services.team import role_label
 from console.services.tokens import token_status
 
@@ -23,3 +24,50 @@ def team_members() -> list[dict[str, Any]]:
         }
         for u in users
     ]
+
+
+def admin_names() -> list[str]:
+    """The usernames of the team's active Admins (superusers count), for "ask …" notes."""
+    users = get_user_model().objects.filter(is_active=True)
+    admins = users.filter(groups__name="Admin") | users.filter(is_superuser=True)
+    return list(admins.distinct().order_by("username").values_list("username", flat=True))
+
+
+def ask_admins(names: list[str]) -> str:
+    """Whom to ask, in words: "ask Admin ana", "ask an Admin: ana or bo"."""
+    if not names:
+        return "ask whoever runs this console"
+    if len(names) == 1:
+        return f"ask Admin {names[0]}"
+    shown = names[:3]
+    more = " or another Admin" if len(names) > 3 else ""
+    return "ask an Admin: " + ", ".join(shown[:-1]) + f" or {shown[-1]}" + more
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    """What changing a member's role would do, in words, before it is confirmed."""
+
+    before: Role | None
+    after: Role
+    gains: list[str]
+    loses: list[str]
+    self_demotion: bool
+
+    @property
+    def unchanged(self) -> bool:
+        return self.before == self.after
+
+
+def role_change(*, actor: Any, member: Any, role: Role) -> RoleChange:
+    before = role_of(member)
+    low, high = sorted((before or Role.VIEWER, role))
+    between = [ROLE_CAN[r].removeprefix("also ") for r in Role if low < r <= high]
+    going_up = before is None or role > before
+    return RoleChange(
+        before=before,
+        after=role,
+        gains=between if going_up else [],
+        loses=[] if going_up else between,
+        self_demotion=member.pk == actor.pk and role < Role.ADMIN <= (before or Role.VIEWER),
+    )

@@ -313,6 +313,7 @@ def member_settings_save(
     email_my_runs: bool,
     email_team_failures: bool,
     time_zone: str = "",
+    theme: str = "system",
 ) -> None:
     with transaction.atomic():
         MemberSettings.objects.update_or_create(
@@ -321,6 +322,7 @@ def member_settings_save(
                 "email_my_runs": email_my_runs,
                 "email_team_failures": email_team_failures,
                 "time_zone": time_zone,
+                "theme": theme,
             },
         )
         if email != user.email:

@@ -45,6 +45,23 @@ def _link(pattern: str, ident: str) -> str:
     return escape(pattern.replace(PLACEHOLDER, quote(ident, safe="")))
 
 
+# Each cell names its column in data-label: narrow screens show the rows as cards (label: value).
+MODEL_COLUMNS = (
+    "Name",
+    "Creation",
+    "Auto-update",
+    "Keeps learning",
+    "Hypertuning",
+    "Schedule",
+    "Latest run",
+    "Updated",
+)
+
+
+def _cell(label: str, content: str, css: str = "") -> str:
+    return f'<td data-label="{label}"{css}>{content}</td>'
+
+
 def _cadence(model: Any) -> str:
     if not model.schedule:
         return '<span class="muted">Off</span>'
@@ -71,7 +88,7 @@ def model_rows(models: list[Any], latest: dict[str, Any] | None) -> SafeString:
             run_status(run.category, run.status) if run else DASH,
             when(m.updated_at),
         )
-        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        rows.append("<tr>" + "".join(map(_cell, MODEL_COLUMNS, cells)) + "</tr>")
     return mark_safe("\n".join(rows))  # noqa: S308  (every value escaped above)
 
 
@@ -87,20 +104,21 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
         status = f'<a href="{_link(page, r.run_id)}">{run_status(r.category, r.status)}</a>'
         if r.error:
             status += f'<br><span class="muted">{escape(Truncator(r.error).chars(120))}</span>'
-        cells = [f"<td>{status}</td>"]
+        cells = [_cell("Status", status)]
         if show_model:
             link = _link(history, r.model_id)
-            cells.append(f'<td><a href="{link}">{escape(r.model_name or r.model_id)}</a></td>')
+            name = f'<a href="{link}">{escape(r.model_name or r.model_id)}</a>'
+            cells.append(_cell("Model", name))
         cells += [
-            f"<td>{escape(r.started_by_username or '—')}</td>",
-            f"<td>{'Console' if r.origin == 'console' else OUTSIDE_SHORT}</td>",
-            f"<td>{when(r.created_at)}</td>",
-            f"<td>{when(r.started_at)}</td>",
-            f"<td>{when(r.finished_at)}</td>",
-            f'<td class="num">{escape(duration(r.duration_seconds))}</td>',
-            f"<td>{escape(dataset_words(r))}</td>",
-            f"<td>{yes_no(r.create_synthetic_data)}</td>",
-            f"<td>{yes_no(r.hypertuning_enabled)}</td>",
+            _cell("Started by", escape(r.started_by_username or "—")),
+            _cell("How started", "Console" if r.origin == "console" else OUTSIDE_SHORT),
+            _cell("Created", when(r.created_at)),
+            _cell("Started", when(r.started_at)),
+            _cell("Finished", when(r.finished_at)),
+            _cell("Duration", escape(duration(r.duration_seconds)), ' class="num"'),
+            _cell("Dataset", escape(dataset_words(r))),
+            _cell("Synthetic", yes_no(r.create_synthetic_data)),
+            _cell("Hypertuning", yes_no(r.hypertuning_enabled)),
         ]
         if can_run:
             action = ""
@@ -114,6 +132,6 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
                     '<button class="button button--quiet" type="submit">Check for updates'
                     f'<span class="visually-hidden"> of run {run_id}</span></button></form>'
                 )
-            cells.append(f"<td>{action}</td>")
+            cells.append(f'<td data-label="">{action}</td>' if action else "<td></td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     return mark_safe("\n".join(rows))  # noqa: S308  (every value escaped above)

@@ -62,6 +62,13 @@ def slot_width(width: int, chart: object) -> float:
     return round(max(1.0, width / days - 2), 2)
 
 
+@register.filter
+def chart_percent(x: float, width: int) -> float:
+    """A position on the chart as a percentage of its width: the dates are drawn in an SVG of
+    their own, unscaled, so they keep their size at every width."""
+    return round(100 * x / width, 2) if width else 0.0
+
+
 # Cell helpers as Python tags rather than {% include %}: a table of fifty rows would otherwise
 # render hundreds of sub-templates per page, which cost more than the whole Dr.Gero call.
 
@@ -166,3 +173,24 @@ def message_link(message: object) -> str:
     from console.middleware import message_link as link
 
     return link(message)
+
+
+@register.simple_tag(takes_context=True)
+def whom_to_ask(context: template.Context) -> str:
+    """ "ask Admin ana" / "ask an Admin: ana or bo", from the team's active Admins."""
+    from console.selectors.team import ask_admins
+
+    return ask_admins(list(context.get("team_admins") or []))
+
+
+@register.simple_tag(takes_context=True)
+def needs_role(context: template.Context, role: str, what: str) -> str:
+    """Where a button is missing for this member's role: a focusable note saying why, and whom
+    to ask — "Starting runs needs the Operator role — ask Admin ana"."""
+    return format_html(
+        '<span class="needs-role" tabindex="0">{} {} the {} role — {}.</span>',
+        what,
+        "need" if " and " in what else "needs",
+        role,
+        whom_to_ask(context),
+    )

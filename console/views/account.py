@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from console.forms import NotificationsForm, TokenForm
 from console.htmx import HtmxHttpRequest
-from console.middleware import MEMBER_ZONE
+from console.middleware import MEMBER_THEME, MEMBER_ZONE
 from console.roles import Role, requires
 from console.services.notices import member_settings, member_settings_save
 from console.services.tokens import (
@@ -102,6 +102,7 @@ def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
                 "email_my_runs": chosen.email_my_runs,
                 "email_team_failures": chosen.email_team_failures,
                 "time_zone": chosen.time_zone,
+                "theme": chosen.theme,
             }
         )
         return render(request, "console/notifications.html", {"form": form})
@@ -110,6 +111,7 @@ def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
         return render(request, "console/notifications.html", {"form": form}, status=422)
     member_settings_save(user=request.user, **form.cleaned_data)
     request.session[MEMBER_ZONE] = form.cleaned_data["time_zone"]
+    request.session[MEMBER_THEME] = form.cleaned_data["theme"]
     messages.success(request, "Your choices were saved.")
     return redirect_after_success(request, reverse("console:notifications"))
 

@@ -80,6 +80,7 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
         "query": query,
         "query_dict": as_query_dict(query),
         "filtered": bool(query),
+        "filter_count": len(query),
     }
     return render_screen(request, "console/audit.html", "audit-results", context)
 

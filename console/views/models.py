@@ -39,20 +39,27 @@ from console.services.models import (
     models_page,
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
-from console.services.tokens import refused_scopes
+from console.services.tokens import token_record
 from console.views.htmx import redirect_after_success, render_screen
 
 
 def abilities(request: HtmxHttpRequest) -> dict[str, Any]:
-    """What this member may do here: their console role, and what Dr.Gero refused their token."""
-    refused = refused_scopes(request.user)
-    write_refused = "models:write" in refused
+    """What this member may do here: their console role, whether they saved a Dr.Gero token,
+    and what Dr.Gero refused that token. A missing button is explained by the template: a
+    "needs the … role" note, the add-your-token banner, or the refused scope."""
+    record = token_record(request.user)
+    refused = list(record.refused_scopes) if record else []
+    has_token = record is not None
+    write = has_token and "models:write" not in refused
     return {
-        "can_edit": has_role(request.user, Role.OPERATOR) and not write_refused,
-        "can_delete": has_role(request.user, Role.ADMIN) and not write_refused,
-        "can_run": has_role(request.user, Role.OPERATOR) and "models:fine-tune" not in refused,
+        "can_edit": has_role(request.user, Role.OPERATOR) and write,
+        "can_delete": has_role(request.user, Role.ADMIN) and write,
+        "can_run": has_role(request.user, Role.OPERATOR)
+        and has_token
+        and "models:fine-tune" not in refused,
         "is_operator": has_role(request.user, Role.OPERATOR),
         "is_admin": has_role(request.user, Role.ADMIN),
+        "has_token": has_token,
         "refused": refused,
     }
 

@@ -86,6 +86,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "query": query,
         "query_dict": as_query_dict(query),
         "filtered": bool({k for k in query if k != "sort"}),
+        "filter_count": len({k for k in query if k != "sort"}),
         "model_id": model_id,
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
         "sync_state": model_sync_state(model_id),

@@ -16,9 +16,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
-from console.htmx import HtmxHttpRequest
+from console.htmx import HtmxHttpRequest, wants_partial
 from console.roles import Role, requires
-from console.selectors.team import team_members
+from console.selectors.team import role_change, team_members
 from console.services.notices import webhook_remove, webhook_save, webhook_status
 from console.services.team import (
     TeamRuleError,
@@ -83,32 +83,42 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
         request=request,
     )
     messages.success(request, f"{added.user.username} was added.")
+    extra: dict[str, object] = {"oob": wants_partial(request)}
     if added.set_password_path:
         # Shown once, on this answer only; it is never stored or logged by the console.
         link = request.build_absolute_uri(added.set_password_path)
-        return _team(request, MemberAddForm(), new_member=added.user, set_password_link=link)
-    return redirect_after_success(request, reverse("console:team"))
+        extra.update(new_member=added.user, set_password_link=link)
+    elif not wants_partial(request):
+        return redirect("console:team")
+    # The add form comes back empty, and the members table beside it is swapped out of band.
+    return _team(request, MemberAddForm(), **extra)
 
 
 @require_POST
 @requires(Role.ADMIN)
 def team_role(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
-    member = get_object_or_404(get_user_model(), pk=user_id)
+    """Asks first (what the member gains or loses), then changes the role on "confirm"."""
+    member = get_object_or_404(get_user_model(), pk=user_id, is_active=True)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose one of the roles.")
         return redirect("console:team")
+    role = role_from_choice(form.cleaned_data["role"])
+    change = role_change(actor=request.user, member=member, role=role)
+    if change.unchanged:
+        messages.info(request, f"{member.username} is already {role.label}; nothing changed.")
+        return redirect("console:team")
+    if request.POST.get("step") != "confirm":
+        context = {"member": member, "change": change, "role_key": form.cleaned_data["role"]}
+        return render(request, "console/team_role.html", context)
     try:
-        member_set_role(
-            actor=request.user,
-            member=member,
-            role=role_from_choice(form.cleaned_data["role"]),
-            request=request,
-        )
+        member_set_role(actor=request.user, member=member, role=role, request=request)
     except TeamRuleError as exc:
         messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{member.username} is now {role_label(member)}.")
+        return redirect("console:team")
+    messages.success(request, f"{member.username} is now {role_label(member)}.")
+    if change.self_demotion:
+        return redirect("console:models")
     return redirect("console:team")
 
 

@@ -80,6 +80,37 @@
     if (rows) { rows.disabled = radio.value === "auto"; }
   });
 
+  // Filters fold into a disclosure on narrow screens; on wide ones they start open.
+  function openWide(root) {
+    if (!window.matchMedia("(min-width: 48rem)").matches) { return; }
+    root.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+  }
+  openWide(document);
+
+  // A button with data-copy copies the text of the element it names (the one-time link).
+  document.body.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-copy]") : null;
+    if (!button) { return; }
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) { return; }
+    var text = source.textContent.trim();
+    var done = function () { toast("Copied to the clipboard.", "success"); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { selectText(source); });
+    } else {
+      selectText(source);
+    }
+  });
+  // Without clipboard access (plain http), select the text so Ctrl+C copies it.
+  function selectText(node) {
+    var range = document.createRange();
+    range.selectNodeContents(node);
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    toast("The link is selected: press Ctrl+C (or ⌘C) to copy it.", "info");
+  }
+
   // After a swap, move focus to an element that asks for it (dialogs, forms with errors).
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.elt && event.detail.elt.querySelector

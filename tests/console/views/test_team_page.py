@@ -67,7 +67,8 @@ def test_a_duplicate_username_is_refused_at_the_field(login_as, make_member) -> 
 
 def test_change_a_role_is_audited_with_before_and_after(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
     member = make_member("m", Role.VIEWER)
-    login_as(Role.ADMIN).post(f"/team/{member.pk}/role/", {"role": "operator"})
+    client = login_as(Role.ADMIN)
+    client.post(f"/team/{member.pk}/role/", {"role": "operator", "step": "confirm"})
     assert role_of(User.objects.get(pk=member.pk)) == Role.OPERATOR
     changes = json.loads(AuditEvent.objects.get(action="team.role_change").changes)
     assert changes == {"before": {"role": "Viewer"}, "after": {"role": "Operator"}}
@@ -76,9 +77,62 @@ def test_change_a_role_is_audited_with_before_and_after(login_as, make_member) -
 def test_the_last_admin_cannot_be_demoted(login_as) -> None:  # type: ignore[no-untyped-def]
     client = login_as(Role.ADMIN)
     me = client.user  # type: ignore[attr-defined]
-    response = client.post(f"/team/{me.pk}/role/", {"role": "viewer"}, follow=True)
+    response = client.post(
+        f"/team/{me.pk}/role/", {"role": "viewer", "step": "confirm"}, follow=True
+    )
     assert b"last Admin" in response.content
     assert role_of(User.objects.get(pk=me.pk)) == Role.ADMIN
+
+
+def test_changing_a_role_asks_first_and_says_what_changes(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
+    member = make_member("m", Role.OPERATOR)
+    client = login_as(Role.ADMIN)
+    asked = client.post(f"/team/{member.pk}/role/", {"role": "viewer"})
+    body = asked.content.decode()
+    assert asked.status_code == 200 and "Make m Viewer?" in body
+    assert "will no longer be able to" in body and "Start and sync runs" not in body
+    assert "start and sync runs" in body
+    assert 'name="step" value="confirm"' in body
+    assert role_of(User.objects.get(pk=member.pk)) == Role.OPERATOR
+    assert not AuditEvent.objects.filter(action="team.role_change").exists()
+    raised = client.post(f"/team/{member.pk}/role/", {"role": "admin"}).content.decode()
+    assert "will be able to" in raised and "manage the team" in raised
+
+
+def test_demoting_yourself_warns_of_losing_the_team_page(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
+    make_member("other-admin", Role.ADMIN)
+    client = login_as(Role.ADMIN)
+    me = client.user  # type: ignore[attr-defined]
+    asked = client.post(f"/team/{me.pk}/role/", {"role": "operator"}).content.decode()
+    assert "You will lose access to the Team page" in asked
+    done = client.post(f"/team/{me.pk}/role/", {"role": "operator", "step": "confirm"})
+    assert done.status_code == 302 and done["Location"] == "/models/"
+    assert role_of(User.objects.get(pk=me.pk)) == Role.OPERATOR
+
+
+def test_the_same_role_changes_nothing(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
+    member = make_member("m", Role.VIEWER)
+    client = login_as(Role.ADMIN)
+    response = client.post(f"/team/{member.pk}/role/", {"role": "viewer"}, follow=True)
+    assert b"already Viewer" in response.content
+    assert not AuditEvent.objects.filter(action="team.role_change").exists()
+
+
+def test_adding_a_member_updates_the_table_in_the_same_answer(login_as) -> None:  # type: ignore[no-untyped-def]
+    client = login_as(Role.ADMIN)
+    response = client.post("/team/add/", {"username": "fresh", "role": "viewer"}, **HTMX)
+    body = response.content.decode()
+    table = body[body.index('id="members"') :]
+    assert 'hx-swap-oob="true"' in body[body.index('id="members"') - 200 : body.index("<table")]
+    assert "fresh" in table
+    assert 'data-copy="#set-password-link"' in body and 'id="set-password-link"' in body
+    with_password = client.post(
+        "/team/add/",
+        {"username": "second", "role": "viewer", "password": "a-strong-pass-42"},
+        **HTMX,
+    ).content.decode()
+    assert "second" in with_password[with_password.index('id="members"') :]
+    assert "set-password-link" not in with_password
 
 
 def test_deactivate_confirms_then_deletes_the_token(login_as, make_member) -> None:  # type: ignore[no-untyped-def]
