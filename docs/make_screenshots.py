@@ -127,6 +127,21 @@ def shoot(base: str) -> None:
         snap("audit-log")
         page.goto("/team/")
         snap("team")
+        # Dark mode, as the system asks for it; and a phone, 390 px wide.
+        page.emulate_media(color_scheme="dark")
+        page.goto("/runs/")
+        snap("run-history-dark")
+        page.goto(model_url)
+        snap("model-detail-dark")
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.goto("/runs/")
+        snap("run-history-phone")
+        page.goto("/models/")
+        snap("models-list-phone")
+        page.emulate_media(color_scheme="dark")
+        page.goto(model_url)
+        snap("model-detail-phone-dark")
         browser.close()
 
 
