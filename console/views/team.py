@@ -31,7 +31,7 @@ from console.views.htmx import redirect_after_success, render_screen
 
 
 def _team(
-    request: HtmxHttpRequest, form: MemberAddForm, status: int = 200, **extra: object
+    request: HtmxHttpRequest, form: MemberAddForm, *, status: int = 200, **extra: object
 ) -> HttpResponse:
     context = {
         "members": team_members(),
@@ -83,15 +83,18 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
         request=request,
     )
     messages.success(request, f"{added.user.username} was added.")
-    extra: dict[str, object] = {"oob": wants_partial(request)}
-    if added.set_password_path:
-        # Shown once, on this answer only; it is never stored or logged by the console.
-        link = request.build_absolute_uri(added.set_password_path)
-        extra.update(new_member=added.user, set_password_link=link)
-    elif not wants_partial(request):
+    if not added.set_password_path and not wants_partial(request):
         return redirect("console:team")
+    # Shown once, on this answer only; it is never stored or logged by the console.
+    link = request.build_absolute_uri(added.set_password_path) if added.set_password_path else ""
     # The add form comes back empty, and the members table beside it is swapped out of band.
-    return _team(request, MemberAddForm(), **extra)
+    return _team(
+        request,
+        MemberAddForm(),
+        oob=wants_partial(request),
+        new_member=added.user,
+        set_password_link=link,
+    )
 
 
 @require_POST

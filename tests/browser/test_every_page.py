@@ -149,6 +149,11 @@ def test_every_page_and_state(page: Any, sandbox: SandboxServer, settings: Any) 
     check("team add with a set-password link")
     viewer_id = admin.__class__.objects.get(username="viewer").pk
     check.visit(f"/team/{viewer_id}/deactivate/", "deactivate confirmation")
+    page.goto("/team/")
+    page.get_by_label("Role of viewer").select_option("operator")
+    page.get_by_role("button", name="Change role… of viewer").click()
+    page.locator(".confirm").wait_for()
+    check("role change confirmation")
 
     page.goto("/account/token/")
     page.get_by_label("Dr.Gero API token").fill("drgero_not_valid_token")
@@ -158,7 +163,15 @@ def test_every_page_and_state(page: Any, sandbox: SandboxServer, settings: Any) 
 
     page.context.clear_cookies()
     log_in(page, "viewer")
-    for path in ("/models/", "/team/", "/account/token/", f"/models/{model_id}/schedule/"):
+    viewer_pages = (
+        "/models/",
+        f"/models/{model_id}/",
+        f"/models/{model_id}/runs/",
+        "/team/",
+        "/account/token/",
+        f"/models/{model_id}/schedule/",
+    )
+    for path in viewer_pages:
         check.visit(path, f"viewer {path}")
 
     page.context.clear_cookies()
@@ -171,5 +184,5 @@ def test_every_page_and_state(page: Any, sandbox: SandboxServer, settings: Any) 
     page.locator("#problem").wait_for()
     check("schedule refused by the plan")
 
-    assert check.checked >= 35
+    assert check.checked >= 38
     assert check.problems == [], "\n".join(check.problems)
