@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -279,40 +279,73 @@ EXPORT_HEADER = (
 )
 
 
-def _iso(value: datetime | None) -> str:
-    return value.isoformat() if value else ""
+EXPORT_COLUMNS = (
+    "run_id",
+    "model_id",
+    "model_name",
+    "status",
+    "category",
+    "started_by_username",
+    "origin",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "dataset_auto",
+    "dataset_rows",
+    "dataset_algorithm",
+    "create_synthetic_data",
+    "hypertuning_enabled",
+    "error",
+)
 
 
 def runs_csv_lines(
     filters: RunFilters, *, user: User | None = None, batch: int = 2000
 ) -> Iterator[str]:
-    def rows() -> Iterator[list[Any]]:
+    """Tuples of the exported columns only (no model instances, no ``raw`` JSON); on
+    PostgreSQL ``iterator`` reads through a server-side cursor, so memory stays flat."""
+
+    def rows() -> Iterator[tuple[Any, ...]]:
         field, descending = SORTS.get(filters.sort, SORTS["newest"])
         runs = runs_filtered(filters, user=user).order_by(*_ordering(field, descending))
-        for r in runs.iterator(chunk_size=batch):
-            dataset = (
-                dataset_phrase(
-                    auto=bool(r.dataset_auto), rows=r.dataset_rows, algorithm=r.dataset_algorithm
-                )
-                if r.dataset_algorithm
-                else ""
+        for (
+            run_id,
+            model_id,
+            model_name,
+            status,
+            category,
+            starter,
+            origin,
+            created_at,
+            started_at,
+            finished_at,
+            seconds,
+            auto,
+            dataset_rows,
+            algorithm,
+            synthetic,
+            hypertuning,
+            error,
+        ) in runs.values_list(*EXPORT_COLUMNS).iterator(chunk_size=batch):
+            yield (
+                run_id,
+                model_id,
+                model_name,
+                status,
+                category,
+                starter,
+                origin,
+                created_at.isoformat(),
+                started_at.isoformat() if started_at else "",
+                finished_at.isoformat() if finished_at else "",
+                "" if seconds is None else seconds,
+                dataset_phrase(auto=bool(auto), rows=dataset_rows, algorithm=algorithm)
+                if algorithm
+                else "",
+                synthetic,
+                hypertuning,
+                error,
             )
-            yield [
-                r.run_id,
-                r.model_id,
-                r.model_name,
-                r.status,
-                r.category,
-                r.started_by_username or "",
-                r.origin,
-                _iso(r.created_at),
-                _iso(r.started_at),
-                _iso(r.finished_at),
-                r.duration_seconds if r.duration_seconds is not None else "",
-                dataset,
-                r.create_synthetic_data,
-                r.hypertuning_enabled,
-                r.error,
-            ]
 
     return csv_lines(EXPORT_HEADER, rows())

@@ -78,6 +78,41 @@ def test_the_deploy_checks_pass_under_production_settings() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def setting_under_production(name: str, **extra: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
+    env.pop("REDIS_URL", None)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "console.settings.production",
+            "DJANGO_SECRET_KEY": "p" * 20 + "Q7#x" + "z" * 40,
+            "CONSOLE_TOKEN_KEYS": new_keyring_entry("k1"),
+            "CONSOLE_AUDIT_KEYS": new_keyring_entry("a1"),
+            "DATABASE_URL": "sqlite:////tmp/console-deploy-check.sqlite3",
+            "DJANGO_ALLOWED_HOSTS": "console.example.org",
+            **extra,
+        }
+    )
+    code = f"from django.conf import settings; print(settings.{name})"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_sessions_are_read_from_the_shared_cache_only_when_there_is_one() -> None:
+    """cached_db on Redis; never a per-process cache, where a log-out in one process would
+    leave the session alive in another."""
+    shared = setting_under_production("SESSION_ENGINE", REDIS_URL="redis://127.0.0.1:6379/9")
+    assert shared == "django.contrib.sessions.backends.cached_db"
+    assert setting_under_production("SESSION_ENGINE") == "django.contrib.sessions.backends.db"
+
+
 def test_production_without_a_shared_queue_is_warned() -> None:
     result = deploy_check()
     assert result.returncode != 0 and "console.W001" in result.stdout + result.stderr
