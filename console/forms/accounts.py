@@ -10,7 +10,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from console.forms.fields import choice_field
+from console.forms.fields import Select, choice_field
 from console.roles import Role
 from console.services.notices import webhook_url_problem
 from console.services.tokens import validate_token_text
@@ -37,10 +37,12 @@ class NotificationsForm(forms.Form):
     time_zone = forms.ChoiceField(
         label="Time zone",
         required=False,
+        widget=Select,
         help_text="Every time in the console is shown in this zone.",
     )
     theme = forms.ChoiceField(
         label="Colours",
+        widget=Select,
         choices=[
             ("system", "As your system is set (light or dark)"),
             ("light", "Light"),
@@ -125,6 +127,7 @@ class MemberAddForm(forms.Form):
     role = forms.ChoiceField(
         choices=ROLE_CHOICES,
         initial="viewer",
+        widget=Select,
         help_text="Viewers read everything; Operators also change models and start runs; "
         "Admins also delete models and manage the team.",
     )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from console.forms.fields import DayField, choice_field
+from console.forms.fields import DayField, Select, choice_field
 
 
 class DateRangeForm(forms.Form):
@@ -26,9 +26,10 @@ class DateRangeForm(forms.Form):
 class AuditFilterForm(DateRangeForm):
     actor = forms.CharField(required=False, label="Who")
     action = forms.CharField(required=False, label="Action")
-    model = forms.ChoiceField(required=False, label="Model", choices=[("", "Any")])
+    model = forms.ChoiceField(required=False, label="Model", choices=[("", "Any")], widget=Select)
     outcome = forms.ChoiceField(
         required=False,
+        widget=Select,
         choices=[
             ("", "Any"),
             ("succeeded", "Succeeded"),
@@ -51,6 +52,7 @@ class AuditFilterForm(DateRangeForm):
 class RunFilterForm(DateRangeForm):
     status = forms.ChoiceField(
         required=False,
+        widget=Select,
         choices=[
             ("", "Any"),
             ("queued", "Queued"),
@@ -61,15 +63,16 @@ class RunFilterForm(DateRangeForm):
             ("unknown", "Unknown"),
         ],
     )
-    model = forms.ChoiceField(required=False, choices=[("", "Any")])
+    model = forms.ChoiceField(required=False, choices=[("", "Any")], widget=Select)
     started_by = forms.CharField(
         required=False, label="Started by", help_text="A username, or “me”."
     )
     origin = forms.ChoiceField(
         required=False,
+        widget=Select,
         choices=[("", "Any"), ("console", "Console"), ("external", "Outside the console")],
     )
-    sort = forms.ChoiceField(required=False, choices=[])
+    sort = forms.ChoiceField(required=False, choices=[], widget=Select)
 
     field_order = ["status", "model", "started_by", "origin", "since", "until", "sort"]
 

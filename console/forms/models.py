@@ -7,7 +7,7 @@ from typing import Any
 
 from django import forms
 
-from console.forms.fields import choice_field
+from console.forms.fields import Select, choice_field
 
 UUID_PATTERN = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -44,6 +44,7 @@ class ModelForm(forms.Form):
     )
     creation_mode = forms.ChoiceField(
         choices=CREATION_MODES,
+        widget=Select,
         initial="auto",
         help_text="How Dr.Gero creates the model.",
     )

@@ -55,20 +55,6 @@ def dataset_words(record: object) -> str:
     )
 
 
-@register.filter
-def slot_width(width: int, chart: object) -> float:
-    """The width of one day's bar, leaving a small gap."""
-    days = (chart.end - chart.start).days + 1  # type: ignore[attr-defined]
-    return round(max(1.0, width / days - 2), 2)
-
-
-@register.filter
-def chart_percent(x: float, width: int) -> float:
-    """A position on the chart as a percentage of its width: the dates are drawn in an SVG of
-    their own, unscaled, so they keep their size at every width."""
-    return round(100 * x / width, 2) if width else 0.0
-
-
 # Cell helpers as Python tags rather than {% include %}: a table of fifty rows would otherwise
 # render hundreds of sub-templates per page, which cost more than the whole Dr.Gero call.
 
