@@ -56,7 +56,8 @@ def main() -> int:
     client.force_login(user)
     for _ in range(50):
         response = client.get(path, secure=True)
-        assert response.status_code in (200, 204, 404), (response.status_code, response.get("Location"))
+        status = response.status_code
+        assert status in (200, 204, 404), (status, response.get("Location"))
     started = time.perf_counter()
     for _ in range(count):
         client.get(path, secure=True)
