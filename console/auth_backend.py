@@ -40,13 +40,13 @@ class MemberBackend(ModelBackend):
         model = get_user_model()
         sql, params = _sql()
         try:
-            pk = model._meta.pk.to_python(user_id)  # type: ignore[union-attr]
+            pk = model._meta.pk.to_python(user_id)
         except Exception:  # noqa: BLE001  (a session holding a malformed id is no user)
             return None
         found = list(model._default_manager.raw(sql, [*params, pk]))
         if not found or not self.user_can_authenticate(found[0]):
             return None
-        user = found[0]
+        user: Any = found[0]
         rank = user.console_rank
         user._console_role = Role(rank) if rank else None
         return user
