@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.db.models import Q, QuerySet
 
 from console.models import AuditEvent
@@ -145,9 +145,9 @@ CHANGES = EXPORT_FIELDS.index("changes")
 LINES_PER_CHUNK = 500
 
 
-def _rows(filters: AuditFilters) -> Iterator[list[Any]]:
-    """The exported columns of each event, newest first, in keyset batches (no model
-    instances: the chain's canonical text is never read), the time as ISO 8601."""
+def _tuples(filters: AuditFilters) -> Iterator[tuple[Any, ...]]:
+    """The exported columns of each event, newest first, in keyset batches: no model
+    instances, and the chain's canonical text is never read."""
     events = audit_filtered(filters)
     last = None
     while True:
@@ -155,27 +155,35 @@ def _rows(filters: AuditFilters) -> Iterator[list[Any]]:
         rows = list(batch.order_by("-seq").values_list(*EXPORT_FIELDS)[:EXPORT_BATCH])
         if not rows:
             return
-        for row in rows:
-            values = list(row)
-            values[CREATED] = values[CREATED].isoformat()
-            yield values
+        yield from rows
         last = rows[-1][0]
 
 
 def audit_csv_lines(filters: AuditFilters) -> Iterator[str]:
-    return csv_lines(EXPORT_FIELDS, _rows(filters))
+    def rows() -> Iterator[list[Any]]:
+        for row in _tuples(filters):
+            values = list(row)
+            values[CREATED] = values[CREATED].isoformat()
+            yield values
+
+    return csv_lines(EXPORT_FIELDS, rows())
 
 
 def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:
-    """One JSON object per line, in chunks of a few hundred lines."""
+    """One JSON object per line, in chunks of a few hundred lines.
+
+    orjson writes them (a million events is the size this export is measured at, and the
+    standard library's encoder alone took longer than the whole target); times come out as
+    ISO 8601 with their offset, as ``datetime.isoformat`` writes them.
+    """
     names = EXPORT_FIELDS
-    lines: list[str] = []
-    for values in _rows(filters):
-        record = dict(zip(names, values, strict=True))
-        record["changes"] = json.loads(values[CHANGES] or "{}")
-        lines.append(json.dumps(record, ensure_ascii=False))
+    lines: list[bytes] = []
+    for row in _tuples(filters):
+        record = dict(zip(names, row, strict=True))
+        record["changes"] = orjson.loads(row[CHANGES] or "{}")
+        lines.append(orjson.dumps(record))
         if len(lines) == LINES_PER_CHUNK:
-            yield "\n".join(lines) + "\n"
+            yield (b"\n".join(lines) + b"\n").decode()
             lines = []
     if lines:
-        yield "\n".join(lines) + "\n"
+        yield (b"\n".join(lines) + b"\n").decode()

@@ -119,14 +119,14 @@ def test_an_export_that_fails_midway_says_so_in_the_file_and_the_log(
         )
     from console.selectors import audit as audit_selectors
 
-    real = audit_selectors._rows
+    real = audit_selectors._tuples
 
     def breaks(filters: Any) -> Any:
         rows = real(filters)
         yield next(rows)
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr(audit_selectors, "_rows", breaks)
+    monkeypatch.setattr(audit_selectors, "_tuples", breaks)
     response = viewer.get("/audit/export.csv")
     body = b"".join(response.streaming_content).decode()
     assert response.status_code == 200

@@ -130,3 +130,16 @@ def test_jsonl_export(login_as) -> None:  # type: ignore[no-untyped-def]
     records = [json.loads(line) for line in lines]
     assert [r["seq"] for r in records] == [3, 2, 1]
     assert records[0]["changes"]["after"] == {"name": "new"}
+
+
+def test_jsonl_export_writes_every_field_as_the_event_has_it(login_as) -> None:  # type: ignore[no-untyped-def]
+    add(2, name="Ünïcode “quoted” <b>")
+    client = login_as(Role.VIEWER)
+    lines = b"".join(client.get("/audit/export.jsonl").streaming_content).decode().splitlines()
+    exported = {json.loads(line)["seq"]: json.loads(line) for line in lines}
+    for event in AuditEvent.objects.filter(seq__in=exported):
+        record = exported[event.seq]
+        assert record["created_at"] == event.created_at.isoformat()
+        assert record["changes"] == json.loads(event.changes)
+        for name in ("actor_username", "action", "target_name", "outcome", "mac", "client_ip"):
+            assert record[name] == getattr(event, name), name
