@@ -24,7 +24,8 @@ def main() -> int:
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     if os.environ.get("BENCH_PROFILE_CHILD") != "1":
         folder = tempfile.mkdtemp(prefix="console-profile-")
-        env = production_env(f"sqlite:///{folder}/db.sqlite3")
+        drgero = os.environ.get("BENCH_DRGERO", "http://127.0.0.1:9")  # a sandbox, if any
+        env = production_env(f"sqlite:///{folder}/db.sqlite3", drgero)
         env["BENCH_PROFILE_CHILD"] = "1"
         env["LOG_LEVEL"] = "WARNING"
         for command in (["migrate", "--no-input"], ["collectstatic", "--no-input"]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -55,10 +56,22 @@ T = TypeVar("T")
 
 
 def pooled_session() -> requests.Session:
-    """One token-free session per thread, so pages reuse connections to Dr.Gero."""
+    """One token-free session per thread, so pages reuse connections to Dr.Gero.
+
+    requests reads the proxy variables, and ~/.netrc, from the environment on every call
+    while ``trust_env`` is on (a fifth of the client's time on a page). They are read once,
+    here, for Dr.Gero's address, and the session is told not to look again.
+    """
     session = getattr(_local, "session", None)
     if session is None:
-        session = _local.session = new_session()
+        session = new_session()
+        base = settings.DRGERO_API_BASE
+        session.proxies = requests.utils.get_environ_proxies(base)
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
+        _local.session = session
     return session
 
 
