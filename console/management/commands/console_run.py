@@ -58,7 +58,7 @@ class Command(BaseCommand):
         # it too unwinds through the finally below and stops the worker.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
-            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+            serve(port)
         finally:
             worker.terminate()
             try:
@@ -67,3 +67,16 @@ class Command(BaseCommand):
                 worker.kill()
             if sandbox is not None:
                 sandbox.stop()
+
+
+def serve(port: int) -> None:
+    """Django's development server, without its stall.
+
+    It writes a response's headers and body separately; with Nagle's algorithm on, the body
+    then waits for the client's delayed ACK (about 40 ms whenever requests follow each other
+    closely, as htmx's do). socketserver's own switch turns the algorithm off.
+    """
+    from django.core.servers import basehttp
+
+    basehttp.WSGIRequestHandler.disable_nagle_algorithm = True
+    call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
