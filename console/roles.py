@@ -46,9 +46,15 @@ def role_of(user: AbstractBaseUser | AnonymousUser | None) -> Role | None:
     if cached != "unset":
         return cached  # type: ignore[return-value]
     names = user.groups.values_list("name", flat=True)  # type: ignore[attr-defined]
-    roles = [GROUP_ROLES[n] for n in names if n in GROUP_ROLES]
+    return remember_role(user, names)
+
+
+def remember_role(user: Any, group_names: Any) -> Role | None:
+    """The role the member's group names give, kept on the user for ``role_of`` (for a list
+    of members whose groups were read in one query)."""
+    roles = [GROUP_ROLES[n] for n in group_names if n in GROUP_ROLES]
     role = max(roles) if roles else None
-    user._console_role = role  # type: ignore[union-attr,attr-defined,unused-ignore]
+    user._console_role = role
     return role
 
 

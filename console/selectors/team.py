@@ -7,14 +7,20 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 
-from console.roles import ROLE_CAN, Role, role_of
+from console.roles import ROLE_CAN, Role, remember_role, role_of
 from console.services.team import role_label
-from console.services.tokens import token_status
+from console.services.tokens import remember_token_records, token_status
 
 
 def team_members() -> list[dict[str, Any]]:
     """Every member, active first, with their role and whether their token is set."""
-    users = get_user_model().objects.order_by("-is_active", "username").prefetch_related("groups")
+    users = list(
+        get_user_model().objects.order_by("-is_active", "username").prefetch_related("groups")
+    )
+    # Roles and token rows for the whole list in two queries, not two per member.
+    remember_token_records(users)
+    for user in users:
+        remember_role(user, [g.name for g in user.groups.all()])
     return [
         {
             "user": u,

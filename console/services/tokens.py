@@ -51,6 +51,13 @@ def token_record(user: User) -> DrGeroToken | None:
     return getattr(user, _MEMO)
 
 
+def remember_token_records(users: list[User]) -> None:
+    """Read the token rows of many members in one query (the Team page's list)."""
+    found = {t.user_id: t for t in DrGeroToken.objects.filter(user__in=users)}
+    for user in users:
+        setattr(user, _MEMO, found.get(user.pk))
+
+
 def _forget(user: User) -> None:
     if hasattr(user, _MEMO):
         delattr(user, _MEMO)
