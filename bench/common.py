@@ -28,6 +28,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def team_redis() -> str | None:
+    """The Redis a team deployment has (docker-compose.yml), when one answers here: the shared
+    cache (sessions) and the queue. Database 12, emptied first."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as s:
+            s.sendall(b"SELECT 12\r\nFLUSHDB\r\n")
+            s.recv(64)
+    except OSError:
+        return None
+    return "redis://127.0.0.1:6379/12"
+
+
 def keys() -> dict[str, str]:
     """Keyrings generated once for the benchmarks (the cached data is signed with them)."""
     path = BENCH_DIR / "keys.json"

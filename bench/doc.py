@@ -28,3 +28,26 @@ def replace_section(name: str, lines: list[str]) -> None:
     found = sections().get(name)
     text = text.replace(found, block) if found else text.rstrip() + "\n\n" + block
     DOC.write_text(text)
+
+
+# Each figure is shown with the value the previous `make bench` wrote beside it. The figures of
+# a run are kept in docs/benchmarks.json (name → number); the next run reads them first.
+FIGURES = ROOT / "docs" / "benchmarks.json"
+
+
+def previous_figures() -> dict[str, float]:
+    import json
+
+    return json.loads(FIGURES.read_text()) if FIGURES.exists() else {}
+
+
+def save_figures(figures: dict[str, float]) -> None:
+    import json
+
+    FIGURES.write_text(json.dumps(figures, indent=1, sort_keys=True) + "\n")
+
+
+def was(previous: dict[str, float], key: str, fmt: str = "{:.1f}") -> str:
+    """`` (was 43.3)`` after a figure, or nothing when the previous run did not measure it."""
+    value = previous.get(key)
+    return "" if value is None else f" (was {fmt.format(value)})"

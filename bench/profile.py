@@ -20,8 +20,10 @@ from bench.common import PASSWORD, PYTHON, ROOT, production_env
 
 
 def main() -> int:
-    path = sys.argv[1] if len(sys.argv) > 1 else "/account/password/"
-    count = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    mean_only = "--mean-only" in sys.argv
+    path = args[0] if args else "/account/password/"
+    count = int(args[1]) if len(args) > 1 else 2000
     if os.environ.get("BENCH_PROFILE_CHILD") != "1":
         folder = tempfile.mkdtemp(prefix="console-profile-")
         drgero = os.environ.get("BENCH_DRGERO", "http://127.0.0.1:9")  # a sandbox, if any
@@ -32,8 +34,12 @@ def main() -> int:
             subprocess.run(
                 [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
             )
+        extra = ["--mean-only"] if mean_only else []
         return subprocess.run(
-            [PYTHON, "-m", "bench.profile", path, str(count)], cwd=ROOT, env=env, check=False
+            [PYTHON, "-m", "bench.profile", path, str(count), *extra],
+            cwd=ROOT,
+            env=env,
+            check=False,
         ).returncode
     import django
 
@@ -63,6 +69,9 @@ def main() -> int:
     for _ in range(count):
         client.get(path, secure=True)
     mean_ms = (time.perf_counter() - started) / count * 1000
+    if mean_only:
+        print(f"{mean_ms:.4f}")
+        return 0
     print(f"{path}: {mean_ms:.2f} ms a request over {count} requests (in-process, no network)")
     profiler = cProfile.Profile()
     profiler.enable()
