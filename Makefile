@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: run test lint chromium bench fuzz chaos screenshots clean
+.PHONY: run run-sso test lint chromium bench fuzz chaos screenshots clean
 
 # requirements.lock pins what the console runs on (the Dockerfile installs exactly it);
 # requirements-test.lock pins the test tools on top.
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml requirements.lock requirements-test.lock
 
 run: $(STAMP)
 	PORT=$(PORT) $(PY) manage.py console_run
+
+# `make run` with sign-in through a local OpenID provider (the one the tests use).
+run-sso: $(STAMP)
+	PORT=$(PORT) $(PY) -m tests.oidc_provider.run_sso
 
 chromium:
 	@test -x /usr/bin/chromium || { \

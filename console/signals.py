@@ -6,6 +6,7 @@ import os
 import stat
 from typing import Any
 
+from django.contrib.auth.signals import user_login_failed
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
@@ -46,3 +47,19 @@ def keep_sqlite_files_private(sender: Any, connection: Any, **kwargs: Any) -> No
             continue
         if mode & 0o077:
             os.chmod(path, 0o600)
+
+
+# A password that did not sign anyone in is an audit event (`account.sign_in`, failed); a
+# successful sign-in is recorded by the view that signed the member in (console.sign_in).
+
+
+@receiver(user_login_failed)
+def audit_failed_password(
+    sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
+) -> None:
+    if "username" not in credentials:
+        return  # the identity provider's refusals are recorded with their reason in console.oidc
+    from console.sign_in import sign_in_refused
+
+    name = str(credentials.get("username") or "")[:150]
+    sign_in_refused(request, method="password", reason="wrong username or password", name=name)

@@ -1,7 +1,9 @@
 """The page map; every URL name lives in the ``console`` namespace."""
 
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
+from console import oidc
 from console.views import (
     account,
     audit,
@@ -37,6 +39,12 @@ register_converter(DrGeroIdConverter, "drgero_id")
 console_patterns = [
     path("", home.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
+    path("login/oidc/", login_not_required(oidc.ProviderSignIn.as_view()), name="oidc-login"),
+    path(
+        "login/oidc/callback/",
+        login_not_required(oidc.ProviderCallback.as_view()),
+        name="oidc-callback",
+    ),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("account/password/", auth.PasswordChangeView.as_view(), name="password-change"),
     path(

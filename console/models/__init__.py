@@ -1,6 +1,7 @@
 """The console's own records: tokens, the runs mirror, notices and the audit log."""
 
 from console.models.audit import AuditEvent
+from console.models.identities import MemberIdentity
 from console.models.intents import CreateIntent
 from console.models.notices import (
     Delivery,
@@ -28,6 +29,7 @@ __all__ = [
     "DeliveryChannel",
     "DeliveryState",
     "DrGeroToken",
+    "MemberIdentity",
     "MemberSettings",
     "ModelSyncState",
     "Notice",

@@ -33,6 +33,7 @@ ACTION_WORDS = {
     "team.role_change": "changed a member's role",
     "team.deactivate": "deactivated a member",
     "audit.export": "exported the audit log",
+    "account.sign_in": "signed in",
 }
 
 

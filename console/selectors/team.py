@@ -15,7 +15,10 @@ from console.services.tokens import remember_token_records, token_status
 def team_members() -> list[dict[str, Any]]:
     """Every member, active first, with their role and whether their token is set."""
     users = list(
-        get_user_model().objects.order_by("-is_active", "username").prefetch_related("groups")
+        get_user_model()
+        .objects.order_by("-is_active", "username")
+        .prefetch_related("groups")
+        .select_related("console_identity")
     )
     # Roles and token rows for the whole list in two queries, not two per member.
     remember_token_records(users)
@@ -27,9 +30,21 @@ def team_members() -> list[dict[str, Any]]:
             "role": role_label(u),
             "role_key": (role_of(u) or Role.VIEWER).name.lower(),
             "token": token_status(u),
+            "managed": role_managed_by_provider(u),
         }
         for u in users
     ]
+
+
+def role_managed_by_provider(user: Any) -> bool:
+    """The identity provider sets this member's role (CONSOLE_OIDC_ROLE_CLAIM), so the Team
+    page shows it as the provider's and does not change it by hand."""
+    from django.conf import settings
+
+    if not (settings.CONSOLE_OIDC_ISSUER and settings.CONSOLE_OIDC_ROLE_CLAIM):
+        return False
+    identity = getattr(user, "console_identity", None)
+    return bool(identity and identity.role_from_provider and not user.is_superuser)
 
 
 def admin_names() -> list[str]:

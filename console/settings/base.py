@@ -42,6 +42,44 @@ def require(name: str) -> str:
     return value
 
 
+ROLE_NAMES = {"viewer": 1, "operator": 2, "admin": 3}
+
+
+def oidc_role_map(value: str) -> dict[str, str]:
+    """``ml-admins:Admin,ml-ops:Operator`` → {"ml-admins": "Admin", …}; a wrong role stops
+    the start with a message naming it."""
+    found = {}
+    for pair in (p.strip() for p in value.split(",") if p.strip()):
+        group, _, role = pair.rpartition(":")
+        if not group or role.strip().lower() not in ROLE_NAMES:
+            raise ImproperlyConfigured(
+                f"CONSOLE_OIDC_ROLE_MAP: {pair!r} is not group:Role (Viewer, Operator or Admin)."
+            )
+        found[group.strip()] = role.strip().title()
+    return found
+
+
+def oidc_issuer_check(issuer: str, *, allow_loopback_http: bool) -> None:
+    """The issuer must be https; plain http only for a loopback issuer outside production."""
+    from urllib.parse import urlsplit
+
+    from drgero_client.transport import is_loopback_host
+
+    parts = urlsplit(issuer)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and allow_loopback_http and is_loopback_host(parts.hostname or ""):
+        return
+    raise ImproperlyConfigured(
+        "CONSOLE_OIDC_ISSUER must be an https address"
+        + (
+            " (plain http only for a loopback issuer in demo or dev mode)."
+            if allow_loopback_http
+            else "."
+        )
+    )
+
+
 def keyring(name: str, value: str) -> dict[str, bytes]:
     try:
         return parse_keyring(value, variable=name)
@@ -352,3 +390,29 @@ LOGGING = {
         "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Sign-in through the team's identity provider (OpenID Connect; docs/deploy.md). Off unless
+# CONSOLE_OIDC_ISSUER is set; mozilla-django-oidc runs the flow (PKCE, state, nonce) and PyJWT
+# checks the ID token (signature against the provider's keys, issuer, audience, expiry).
+CONSOLE_OIDC_ISSUER = env("CONSOLE_OIDC_ISSUER").rstrip("/")
+CONSOLE_OIDC_NAME = env("CONSOLE_OIDC_NAME", "your identity provider")
+CONSOLE_OIDC_ALLOWED_DOMAINS = [
+    d.lower().lstrip("@") for d in env_list("CONSOLE_OIDC_ALLOWED_DOMAINS")
+]
+CONSOLE_OIDC_ROLE_CLAIM = env("CONSOLE_OIDC_ROLE_CLAIM")
+CONSOLE_OIDC_ROLE_MAP = oidc_role_map(env("CONSOLE_OIDC_ROLE_MAP"))
+# "off" hides the password form for everyone but superusers, who use /login/?password=1.
+CONSOLE_PASSWORD_LOGIN = env_bool("CONSOLE_PASSWORD_LOGIN", True)
+if CONSOLE_OIDC_ISSUER:
+    oidc_issuer_check(CONSOLE_OIDC_ISSUER, allow_loopback_http=True)
+    AUTHENTICATION_BACKENDS.append("console.oidc.ProviderBackend")
+    OIDC_RP_CLIENT_ID = require("CONSOLE_OIDC_CLIENT_ID")
+    OIDC_RP_CLIENT_SECRET = require("CONSOLE_OIDC_CLIENT_SECRET")
+    OIDC_RP_SIGN_ALGO = "RS256"
+    OIDC_RP_SCOPES = env("CONSOLE_OIDC_SCOPES", "openid email profile")
+    OIDC_USE_PKCE = True
+    OIDC_USE_NONCE = True
+    OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+    OIDC_AUTHENTICATION_CALLBACK_URL = "console:oidc-callback"
+    OIDC_TIMEOUT = 10
+    LOGIN_REDIRECT_URL_FAILURE = "console:login"

@@ -1,7 +1,15 @@
 """Production mode, the Dockerfile's command: every secret from the environment, HTTPS only."""
 
 from console.settings.base import *  # noqa: F403
-from console.settings.base import ALLOWED_HOSTS, env, env_bool, keyring, require
+from console.settings.base import (
+    ALLOWED_HOSTS,
+    CONSOLE_OIDC_ISSUER,
+    env,
+    env_bool,
+    keyring,
+    oidc_issuer_check,
+    require,
+)
 
 CONSOLE_ENV = "production"
 DEBUG = False
@@ -14,6 +22,8 @@ require("DJANGO_ALLOWED_HOSTS")
 # Links in emails and webhooks: the first allowed host over https unless CONSOLE_URL says.
 CONSOLE_URL = env("CONSOLE_URL", f"https://{ALLOWED_HOSTS[0]}").rstrip("/")
 CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
+if CONSOLE_OIDC_ISSUER:
+    oidc_issuer_check(CONSOLE_OIDC_ISSUER, allow_loopback_http=False)  # no http issuer here
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

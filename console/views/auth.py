@@ -4,22 +4,65 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.urls import reverse_lazy
+
+from console import oidc
+from console.sign_in import sign_in_recorded
 
 
 class LoginView(auth_views.LoginView):
+    """The identity provider first when there is one; the password form unless
+    CONSOLE_PASSWORD_LOGIN is off, and then for superusers on ``?password=1`` (break glass)."""
+
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
+    def password_allowed(self) -> bool:
+        return settings.CONSOLE_PASSWORD_LOGIN or self.request.GET.get("password") == "1"
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context.update(
+            provider_name=settings.CONSOLE_OIDC_NAME if oidc.enabled() else "",
+            password_form=self.password_allowed(),
+            break_glass=not settings.CONSOLE_PASSWORD_LOGIN,
+        )
+        return context
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not self.password_allowed():
+            return HttpResponseForbidden("Password log-in is off; sign in through the provider.")
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        user = form.get_user()
+        if not settings.CONSOLE_PASSWORD_LOGIN and not user.is_superuser:
+            # Break glass is for superusers only; everyone else signs in through the provider.
+            form.add_error(
+                None,
+                f"Password log-in is off for this console; sign in with "
+                f"{settings.CONSOLE_OIDC_NAME}.",
+            )
+            return self.form_invalid(form)
+        response = super().form_valid(form)
+        sign_in_recorded(self.request, user, "password")
+        return response
+
 
 class LogoutView(auth_views.LogoutView):
-    """POST only (Django's rule); the browser is told to drop cached pages and storage."""
+    """POST only (Django's rule); the browser is told to drop cached pages and storage. After
+    a sign-in through the provider, the provider's own session is ended too when it offers an
+    end-session endpoint."""
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        provider_logout = oidc.end_session_url(request)
         response = super().post(request, *args, **kwargs)
+        if provider_logout:
+            response = HttpResponseRedirect(provider_logout)
         response["Clear-Site-Data"] = '"cache", "storage"'
         return response
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -18,7 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.roles import Role, requires
-from console.selectors.team import role_change, team_members
+from console.selectors.team import role_change, role_managed_by_provider, team_members
 from console.services.notices import webhook_remove, webhook_save, webhook_status
 from console.services.team import (
     TeamRuleError,
@@ -35,6 +36,7 @@ def _team(
 ) -> HttpResponse:
     context = {
         "members": team_members(),
+        "provider_name": settings.CONSOLE_OIDC_NAME,
         "form": form,
         "role_form": RoleForm(),
         "webhook_form": WebhookForm(),
@@ -107,6 +109,12 @@ def team_role(request: HtmxHttpRequest, user_id: int) -> HttpResponse:
         messages.error(request, "Choose one of the roles.")
         return redirect("console:team")
     role = role_from_choice(form.cleaned_data["role"])
+    if role_managed_by_provider(member):
+        messages.error(
+            request,
+            f"{settings.CONSOLE_OIDC_NAME} sets this member's role; change their groups there.",
+        )
+        return redirect("console:team")
     change = role_change(actor=request.user, member=member, role=role)
     if change.unchanged:
         messages.info(request, f"{member.username} is already {role.label}; nothing changed.")

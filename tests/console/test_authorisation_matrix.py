@@ -23,6 +23,8 @@ SIGNED_IN = "signed-in"
 MATRIX: dict[str, tuple[Any, str]] = {
     "console:home": (SIGNED_IN, "GET"),
     "console:login": (PUBLIC, "GET"),
+    "console:oidc-login": (PUBLIC, "GET"),
+    "console:oidc-callback": (PUBLIC, "GET"),
     "console:logout": (SIGNED_IN, "POST"),
     "console:password-change": (SIGNED_IN, "GET"),
     "console:set-password": (PUBLIC, "GET"),

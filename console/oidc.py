@@ -1,0 +1,368 @@
+"""Sign-in through the team's identity provider (OpenID Connect).
+
+mozilla-django-oidc runs the authorization-code flow with PKCE, ``state`` and ``nonce``; the
+ID token is checked by PyJWT against the provider's published keys (fetched for each sign-in,
+so a rotated key is found), with the issuer, the audience and the expiry required. What is the
+console's own: where the endpoints come from (the issuer's discovery document), who may enter,
+the role a provider group gives, and the words and audit events around it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+import requests
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.utils import import_from_settings
+from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
+
+from console.roles import Role, role_of
+from console.selectors.team import admin_names, ask_admins
+from console.services.audit import Actor, Target, audit_record
+from console.services.team import set_role_groups
+from console.sign_in import METHOD_KEY, sign_in_recorded, sign_in_refused
+
+log = logging.getLogger(__name__)
+
+DISCOVERED = {
+    "OIDC_OP_AUTHORIZATION_ENDPOINT": "authorization_endpoint",
+    "OIDC_OP_TOKEN_ENDPOINT": "token_endpoint",
+    "OIDC_OP_USER_ENDPOINT": "userinfo_endpoint",
+    "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
+}
+DISCOVERY_TTL = 3600.0
+_discovery: dict[str, tuple[float, dict[str, Any]]] = {}
+_discovery_lock = threading.Lock()
+
+
+class ProviderUnavailable(Exception):
+    """The provider's discovery document could not be read."""
+
+
+class Refused(Exception):
+    """The provider vouched for someone the console does not let in; the message says why."""
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "CONSOLE_OIDC_ISSUER", ""))
+
+
+def discovery() -> dict[str, Any]:
+    """The issuer's ``/.well-known/openid-configuration``, kept for an hour."""
+    issuer = settings.CONSOLE_OIDC_ISSUER
+    with _discovery_lock:
+        kept = _discovery.get(issuer)
+        if kept and time.monotonic() - kept[0] < DISCOVERY_TTL:
+            return kept[1]
+    try:
+        response = requests.get(
+            f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT
+        )
+        response.raise_for_status()
+        document = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise ProviderUnavailable(str(type(exc).__name__)) from None
+    if document.get("issuer", "").rstrip("/") != issuer or not all(
+        document.get(key) for key in DISCOVERED.values()
+    ):
+        raise ProviderUnavailable("the discovery document does not describe this issuer")
+    with _discovery_lock:
+        _discovery[issuer] = (time.monotonic(), document)
+    return document
+
+
+def oidc_setting(attr: str, *args: Any) -> Any:
+    """mozilla-django-oidc's settings, with the endpoints taken from discovery."""
+    if attr in DISCOVERED:
+        return discovery()[DISCOVERED[attr]]
+    return import_from_settings(attr, *args)
+
+
+def refusal_words(reason: str) -> str:
+    return f"{reason} If you need access, {ask_admins(admin_names())}."
+
+
+@dataclass(frozen=True)
+class Claims:
+    subject: str
+    email: str
+    email_verified: bool
+    groups: list[str]
+    name: str
+
+    @classmethod
+    def of(cls, merged: dict[str, Any]) -> Claims:
+        claim = settings.CONSOLE_OIDC_ROLE_CLAIM
+        raw = merged.get(claim, []) if claim else []
+        groups = [raw] if isinstance(raw, str) else [str(g) for g in raw or [] if g is not None]
+        verified = merged.get("email_verified")
+        return cls(
+            subject=str(merged.get("sub", "")),
+            email=str(merged.get("email") or "").strip(),
+            email_verified=verified is True or str(verified).lower() == "true",
+            groups=groups,
+            name=str(merged.get("preferred_username") or merged.get("name") or ""),
+        )
+
+    @property
+    def domain(self) -> str:
+        return self.email.rpartition("@")[2].lower() if "@" in self.email else ""
+
+
+def mapped_role(groups: list[str]) -> Role | None:
+    """The highest role CONSOLE_OIDC_ROLE_MAP gives these groups; None when none maps."""
+    roles = [
+        Role[settings.CONSOLE_OIDC_ROLE_MAP[g].upper()]
+        for g in groups
+        if g in settings.CONSOLE_OIDC_ROLE_MAP
+    ]
+    return max(roles) if roles else None
+
+
+class ProviderBackend(OIDCAuthenticationBackend):
+    """Who may enter, matched by the provider's subject first, and their role from its groups."""
+
+    get_settings = staticmethod(oidc_setting)
+
+    def _verify_jws(self, payload: Any, key: Any) -> dict[str, Any]:
+        """PyJWT checks signature, issuer, audience and expiry (the library's default leaves
+        the audience and issuer unchecked)."""
+        header = jwt.get_unverified_header(payload)
+        if header.get("alg") != self.OIDC_RP_SIGN_ALGO:
+            raise SuspiciousOperation("the ID token is not signed with the expected algorithm")
+        try:
+            return jwt.decode(
+                payload,
+                key,
+                algorithms=[self.OIDC_RP_SIGN_ALGO],
+                audience=self.OIDC_RP_CLIENT_ID,
+                issuer=settings.CONSOLE_OIDC_ISSUER,
+                options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                leeway=60,
+            )
+        except jwt.PyJWTError as exc:
+            raise SuspiciousOperation(f"the ID token was refused: {type(exc).__name__}") from None
+
+    def get_or_create_user(self, access_token: Any, id_token: Any, payload: dict[str, Any]) -> Any:
+        info = self.get_userinfo(access_token, id_token, payload)
+        if info.get("sub") not in (None, payload.get("sub")):
+            raise SuspiciousOperation("the user information is about someone else")
+        claims = Claims.of({**info, **payload})
+        try:
+            user = self._member(claims)
+        except Refused as refused:
+            sign_in_refused(self.request, method="oidc", reason=str(refused), name=claims.email)
+            messages.error(self.request, refusal_words(str(refused)))
+            self.request.console_refused = True
+            return None
+        self._apply_role(user, claims)
+        return user
+
+    def _member(self, claims: Claims) -> Any:
+        from console.models import MemberIdentity
+
+        if not claims.subject:
+            raise Refused("The identity provider did not say who you are.")
+        issuer = settings.CONSOLE_OIDC_ISSUER
+        now = timezone.now()
+        known = (
+            MemberIdentity.objects.select_related("user")
+            .filter(issuer=issuer, subject=claims.subject)
+            .first()
+        )
+        if known is not None:
+            known.last_seen_at = now
+            known.email = claims.email
+            known.save(update_fields=["last_seen_at", "email"])
+            return self._active(known.user)
+        users = get_user_model().objects
+        invited = None
+        if claims.email and claims.email_verified:
+            invited = (
+                users.filter(email__iexact=claims.email, console_identity__isnull=True)
+                .order_by("pk")
+                .first()
+            )
+        if invited is not None:
+            MemberIdentity.objects.create(
+                user=invited,
+                issuer=issuer,
+                subject=claims.subject,
+                email=claims.email,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            return self._active(invited)
+        allowed = settings.CONSOLE_OIDC_ALLOWED_DOMAINS
+        if not (claims.email_verified and claims.domain and claims.domain in allowed):
+            who = claims.email or "this account"
+            raise Refused(f"The console does not know {who}.")
+        with transaction.atomic():
+            user = users.create_user(self._free_username(claims), email=claims.email)
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+            set_role_groups(user, Role.VIEWER)
+            MemberIdentity.objects.create(
+                user=user,
+                issuer=issuer,
+                subject=claims.subject,
+                email=claims.email,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            audit_record(
+                actor=Actor(None, "identity provider"),
+                action="team.member_add",
+                outcome="succeeded",
+                target=Target("member", str(user.pk), user.get_username()),
+                changes={"after": {"role": "Viewer", "source": "identity provider"}},
+                request=self.request,
+            )
+        return user
+
+    @staticmethod
+    def _active(user: Any) -> Any:
+        if not user.is_active:
+            raise Refused("Your account in this console is deactivated.")
+        return user
+
+    @staticmethod
+    def _free_username(claims: Claims) -> str:
+        base = (claims.email.partition("@")[0] or claims.name or "member")[:140]
+        base = "".join(c for c in base if c.isalnum() or c in "._-+") or "member"
+        taken = set(
+            get_user_model()
+            .objects.filter(username__startswith=base)
+            .values_list("username", flat=True)
+        )
+        if base not in taken:
+            return base
+        return next(f"{base}{n}" for n in range(2, 10_000) if f"{base}{n}" not in taken)
+
+    def _apply_role(self, user: Any, claims: Claims) -> None:
+        """With CONSOLE_OIDC_ROLE_CLAIM and a role map, each sign-in sets the role from the
+        provider; a role it no longer grants goes (down to Viewer). Audited as on the Team page,
+        with the provider as the source."""
+        from console.models import MemberIdentity
+
+        if not (settings.CONSOLE_OIDC_ROLE_CLAIM and settings.CONSOLE_OIDC_ROLE_MAP):
+            return
+        if user.is_superuser:
+            return  # a superuser is always an Admin; the provider neither grants nor removes it
+        role = mapped_role(claims.groups) or Role.VIEWER
+        before = role_of(user)
+        MemberIdentity.objects.filter(user=user).update(role_from_provider=True)
+        if before == role:
+            return
+        with transaction.atomic():
+            set_role_groups(user, role)
+            audit_record(
+                actor=Actor(None, "identity provider"),
+                action="team.role_change",
+                outcome="succeeded",
+                target=Target("member", str(user.pk), user.get_username()),
+                changes={
+                    "before": {"role": before.label if before else "No role"},
+                    "after": {"role": role.label},
+                    "source": "identity provider",
+                },
+                request=self.request,
+            )
+
+
+class ProviderSignIn(OIDCAuthenticationRequestView):
+    """``/login/oidc/``: off to the provider, with PKCE, state and nonce."""
+
+    get_settings = staticmethod(oidc_setting)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super(OIDCAuthenticationRequestView, self).__init__(**kwargs)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not enabled():
+            raise Http404("Sign-in through an identity provider is not set up.")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = oidc_setting("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except ProviderUnavailable:
+            messages.error(
+                request,
+                f"{settings.CONSOLE_OIDC_NAME} could not be reached. Try again in a moment"
+                + (", or log in with your password." if settings.CONSOLE_PASSWORD_LOGIN else "."),
+            )
+            return HttpResponseRedirect(reverse("console:login"))
+        self.OIDC_RP_CLIENT_ID = oidc_setting("OIDC_RP_CLIENT_ID")
+        return super().get(request)
+
+
+class ProviderCallback(OIDCAuthenticationCallbackView):
+    """``/login/oidc/callback/``: the provider's answer. Anything wrong with it is a plain
+    message on the log-in page and an audit event, never an error page."""
+
+    get_settings = staticmethod(oidc_setting)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not enabled():
+            raise Http404("Sign-in through an identity provider is not set up.")
+        try:
+            response = super().get(request)
+        except (SuspiciousOperation, PermissionDenied) as exc:
+            return self._failed(request, str(exc) or type(exc).__name__)
+        except (requests.RequestException, ProviderUnavailable, ValueError, KeyError) as exc:
+            log.warning("sign-in through the identity provider failed: %s", type(exc).__name__)
+            return self._failed(
+                request, f"the provider could not be reached ({type(exc).__name__})"
+            )
+        return response
+
+    def login_success(self) -> HttpResponse:
+        response = super().login_success()
+        sign_in_recorded(self.request, self.user, "oidc")
+        return response
+
+    def login_failure(self) -> HttpResponse:
+        if getattr(self.request, "console_refused", False):
+            return HttpResponseRedirect(reverse("console:login"))  # said and audited already
+        if self.request.GET.get("error"):
+            return self._failed(self.request, "the provider did not sign you in", said="cancelled")
+        return self._failed(self.request, "the sign-in could not be completed")
+
+    def _failed(self, request: HttpRequest, reason: str, *, said: str = "") -> HttpResponse:
+        sign_in_refused(request, method="oidc", reason=reason)
+        words = (
+            f"{settings.CONSOLE_OIDC_NAME} did not sign you in."
+            if said == "cancelled"
+            else f"Signing in through {settings.CONSOLE_OIDC_NAME} did not work, and nothing "
+            "was changed. Please try again."
+        )
+        messages.error(request, words)
+        return HttpResponseRedirect(reverse("console:login"))
+
+
+def end_session_url(request: HttpRequest) -> str | None:
+    """Where to send the browser after log-out so the provider's session ends too: its
+    end-session endpoint with our client id (no token in the address), or None."""
+    if not enabled() or request.session.get(METHOD_KEY) != "oidc":
+        return None
+    try:
+        endpoint = discovery().get("end_session_endpoint")
+    except ProviderUnavailable:
+        return None
+    if not endpoint:
+        return None
+    back = request.build_absolute_uri(reverse("console:login"))
+    query = urlencode({"client_id": settings.OIDC_RP_CLIENT_ID, "post_logout_redirect_uri": back})
+    return f"{endpoint}?{query}"
