@@ -80,6 +80,13 @@ def oidc_issuer_check(issuer: str, *, allow_loopback_http: bool) -> None:
     )
 
 
+def origin_of(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 def keyring(name: str, value: str) -> dict[str, bytes]:
     try:
         return parse_keyring(value, variable=name)
@@ -405,6 +412,9 @@ CONSOLE_OIDC_ROLE_MAP = oidc_role_map(env("CONSOLE_OIDC_ROLE_MAP"))
 CONSOLE_PASSWORD_LOGIN = env_bool("CONSOLE_PASSWORD_LOGIN", True)
 if CONSOLE_OIDC_ISSUER:
     oidc_issuer_check(CONSOLE_OIDC_ISSUER, allow_loopback_http=True)
+    # Log-out is a form whose answer sends the browser on to the provider's end-session
+    # endpoint; the browser checks that redirect against form-action.
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [SELF, origin_of(CONSOLE_OIDC_ISSUER)]
     AUTHENTICATION_BACKENDS.append("console.oidc.ProviderBackend")
     OIDC_RP_CLIENT_ID = require("CONSOLE_OIDC_CLIENT_ID")
     OIDC_RP_CLIENT_SECRET = require("CONSOLE_OIDC_CLIENT_SECRET")

@@ -26,7 +26,7 @@ from console import oidc
 from console.models import AuditEvent, MemberIdentity
 from console.roles import Role, role_of
 from console.settings.base import oidc_issuer_check, oidc_role_map
-from tests.oidc_provider.serve import PASSWORD, Provider, provider
+from tests.oidc_provider.serve import PASSWORD, Provider, console_settings, provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
 User = get_user_model()
@@ -44,25 +44,12 @@ def sso(idp: Provider, settings: Any) -> Provider:
     idp.control(fault="")
     for name, groups in (("ana", ["ml-admins"]), ("olga", ["ml-ops"]), ("vic", [])):
         idp.control(user={"username": name, "groups": groups, "email_verified": True})
-    settings.CONSOLE_OIDC_ISSUER = idp.issuer
-    settings.CONSOLE_OIDC_NAME = "Team SSO"
-    settings.CONSOLE_OIDC_ALLOWED_DOMAINS = ["team.example"]
-    settings.CONSOLE_OIDC_ROLE_CLAIM = "groups"
-    settings.CONSOLE_OIDC_ROLE_MAP = {"ml-admins": "Admin", "ml-ops": "Operator"}
+    for name, value in console_settings(idp, settings.CONTENT_SECURITY_POLICY).items():
+        setattr(settings, name, value)
     settings.AUTHENTICATION_BACKENDS = [
         *settings.AUTHENTICATION_BACKENDS,
         "console.oidc.ProviderBackend",
     ]
-    settings.OIDC_RP_CLIENT_ID = idp.client_id
-    settings.OIDC_RP_CLIENT_SECRET = idp.client_secret
-    settings.OIDC_RP_SIGN_ALGO = "RS256"
-    settings.OIDC_RP_SCOPES = "openid email profile"
-    settings.OIDC_USE_PKCE = True
-    settings.OIDC_USE_NONCE = True
-    settings.OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
-    settings.OIDC_AUTHENTICATION_CALLBACK_URL = "console:oidc-callback"
-    settings.OIDC_TIMEOUT = 10
-    settings.LOGIN_REDIRECT_URL_FAILURE = "console:login"
     return idp
 
 

@@ -188,3 +188,21 @@ def test_every_response_has_a_request_id_that_the_log_lines_share(
     assert kept["X-Request-ID"] == "proxy-given-id-1234"
     made_up = client.get("/base-models/", HTTP_X_REQUEST_ID="<script>")
     assert made_up["X-Request-ID"] != "<script>"
+
+
+def test_production_with_a_provider_allows_its_end_session_redirect_and_refuses_http() -> None:
+    oidc = {
+        "CONSOLE_OIDC_ISSUER": "https://login.example.org/realms/team",
+        "CONSOLE_OIDC_CLIENT_ID": "console",
+        "CONSOLE_OIDC_CLIENT_SECRET": "not-a-real-secret",
+    }
+    directives = "CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action']"
+    assert (
+        setting_under_production(directives, **oidc) == "[\"'self'\", 'https://login.example.org']"
+    )
+    assert setting_under_production(directives) == "[\"'self'\"]"
+    with pytest.raises(subprocess.CalledProcessError) as refused:
+        setting_under_production(
+            "CONSOLE_OIDC_ISSUER", **{**oidc, "CONSOLE_OIDC_ISSUER": "http://127.0.0.1:8200/o"}
+        )
+    assert "CONSOLE_OIDC_ISSUER must be an https address" in refused.value.stderr

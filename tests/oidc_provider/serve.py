@@ -187,3 +187,32 @@ def provider(console: str) -> Iterator[Provider]:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def console_settings(idp: Provider, current_csp: dict[str, Any]) -> dict[str, Any]:
+    """The console's settings for signing in through ``idp``, as console/settings/base.py
+    makes them from the CONSOLE_OIDC_* variables (for tests that switch it on at run time)."""
+    import copy
+
+    from console.settings.base import origin_of
+
+    csp = copy.deepcopy(current_csp)
+    csp["DIRECTIVES"]["form-action"] = ["'self'", origin_of(idp.issuer)]
+    return {
+        "CONSOLE_OIDC_ISSUER": idp.issuer,
+        "CONSOLE_OIDC_NAME": "Team SSO",
+        "CONSOLE_OIDC_ALLOWED_DOMAINS": ["team.example"],
+        "CONSOLE_OIDC_ROLE_CLAIM": "groups",
+        "CONSOLE_OIDC_ROLE_MAP": {"ml-admins": "Admin", "ml-ops": "Operator"},
+        "OIDC_RP_CLIENT_ID": idp.client_id,
+        "OIDC_RP_CLIENT_SECRET": idp.client_secret,
+        "OIDC_RP_SIGN_ALGO": "RS256",
+        "OIDC_RP_SCOPES": "openid email profile",
+        "OIDC_USE_PKCE": True,
+        "OIDC_USE_NONCE": True,
+        "OIDC_PKCE_CODE_CHALLENGE_METHOD": "S256",
+        "OIDC_AUTHENTICATION_CALLBACK_URL": "console:oidc-callback",
+        "OIDC_TIMEOUT": 10,
+        "LOGIN_REDIRECT_URL_FAILURE": "console:login",
+        "CONTENT_SECURITY_POLICY": csp,
+    }
