@@ -31,3 +31,10 @@ def client_ip_for_axes(request: HttpRequest) -> str:
     """Axes stores the address in an IP column, which PostgreSQL validates: a request with no
     usable address (no X-Real-IP behind the proxy) is recorded as 0.0.0.0."""
     return client_ip(request) or UNKNOWN_ADDRESS
+
+
+def axes_skips(request: HttpRequest | None, credentials: dict[str, Any] | None) -> bool:
+    """Lock-out counts password guesses only. A sign-in the identity provider vouched for and
+    the console refused carries no username and guesses nothing (the provider checked the
+    password), so counting it would lock a whole office's address out of the provider."""
+    return not (credentials or {}).get("username")
