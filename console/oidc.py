@@ -70,14 +70,15 @@ def discovery() -> dict[str, Any]:
             return kept[1]
     try:
         response = requests.get(
-            f"{issuer}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT
+            f"{issuer.rstrip('/')}/.well-known/openid-configuration", timeout=settings.OIDC_TIMEOUT
         )
         response.raise_for_status()
         document = response.json()
     except (requests.RequestException, ValueError) as exc:
         raise ProviderUnavailable(str(type(exc).__name__)) from None
-    if document.get("issuer", "").rstrip("/") != issuer or not all(
-        document.get(key) for key in DISCOVERED.values()
+    required = ("authorization_endpoint", "token_endpoint", "jwks_uri")
+    if str(document.get("issuer", "")).rstrip("/") != issuer.rstrip("/") or not all(
+        document.get(key) for key in required
     ):
         raise ProviderUnavailable("the discovery document does not describe this issuer")
     with _discovery_lock:
@@ -88,7 +89,7 @@ def discovery() -> dict[str, Any]:
 def oidc_setting(attr: str, *args: Any) -> Any:
     """mozilla-django-oidc's settings, with the endpoints taken from discovery."""
     if attr in DISCOVERED:
-        return discovery()[DISCOVERED[attr]]
+        return discovery().get(DISCOVERED[attr])  # the user-info endpoint is optional
     return import_from_settings(attr, *args)
 
 
@@ -150,7 +151,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
                 key,
                 algorithms=[self.OIDC_RP_SIGN_ALGO],
                 audience=self.OIDC_RP_CLIENT_ID,
-                issuer=settings.CONSOLE_OIDC_ISSUER,
+                issuer=discovery()["issuer"],  # exactly as the provider writes it in its tokens
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
                 leeway=60,
             )
@@ -158,7 +159,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
             raise SuspiciousOperation(f"the ID token was refused: {type(exc).__name__}") from None
 
     def get_or_create_user(self, access_token: Any, id_token: Any, payload: dict[str, Any]) -> Any:
-        info = self.get_userinfo(access_token, id_token, payload)
+        info = (
+            self.get_userinfo(access_token, id_token, payload) if self.OIDC_OP_USER_ENDPOINT else {}
+        )
         if info.get("sub") not in (None, payload.get("sub")):
             raise SuspiciousOperation("the user information is about someone else")
         claims = Claims.of({**info, **payload})
@@ -177,7 +180,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
 
         if not claims.subject:
             raise Refused("The identity provider did not say who you are.")
-        issuer = settings.CONSOLE_OIDC_ISSUER
+        issuer = settings.CONSOLE_OIDC_ISSUER.rstrip("/")  # one key, however it is written
         now = timezone.now()
         known = (
             MemberIdentity.objects.select_related("user")

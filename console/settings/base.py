@@ -402,7 +402,7 @@ LOGGING = {
 # Sign-in through the team's identity provider (OpenID Connect; docs/deploy.md). Off unless
 # CONSOLE_OIDC_ISSUER is set; mozilla-django-oidc runs the flow (PKCE, state, nonce) and PyJWT
 # checks the ID token (signature against the provider's keys, issuer, audience, expiry).
-CONSOLE_OIDC_ISSUER = env("CONSOLE_OIDC_ISSUER").rstrip("/")
+CONSOLE_OIDC_ISSUER = env("CONSOLE_OIDC_ISSUER")
 CONSOLE_OIDC_NAME = env("CONSOLE_OIDC_NAME", "your identity provider")
 CONSOLE_OIDC_ALLOWED_DOMAINS = [
     d.lower().lstrip("@") for d in env_list("CONSOLE_OIDC_ALLOWED_DOMAINS")
