@@ -30,6 +30,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from console.auth_backend import MemberBackend
 from console.roles import Role, role_of
 from console.selectors.team import admin_names, ask_admins
 from console.services.audit import Actor, Target, audit_record
@@ -135,9 +136,29 @@ def mapped_role(groups: list[str]) -> Role | None:
 
 
 class ProviderBackend(OIDCAuthenticationBackend):
-    """Who may enter, matched by the provider's subject first, and their role from its groups."""
+    """Who may enter, matched by the provider's subject first, and their role from its groups.
+
+    Django builds every backend for every sign-in, password ones included, so nothing here
+    asks the provider until a callback actually carries a code; and a signed-in member is read
+    back (active only, with their role) as MemberBackend reads them.
+    """
 
     get_settings = staticmethod(oidc_setting)
+    get_user = MemberBackend.get_user
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.UserModel = get_user_model()
+        self.OIDC_RP_CLIENT_ID = import_from_settings("OIDC_RP_CLIENT_ID", "")
+        self.OIDC_RP_CLIENT_SECRET = import_from_settings("OIDC_RP_CLIENT_SECRET", "")
+        self.OIDC_RP_SIGN_ALGO = import_from_settings("OIDC_RP_SIGN_ALGO", "RS256")
+        self.OIDC_RP_IDP_SIGN_KEY = None
+
+    def authenticate(self, request: Any, **kwargs: Any) -> Any:
+        if request is None or not enabled() or "code" not in request.GET:
+            return None  # a password sign-in, or no provider: not this backend's
+        for attr in ("OIDC_OP_TOKEN_ENDPOINT", "OIDC_OP_USER_ENDPOINT", "OIDC_OP_JWKS_ENDPOINT"):
+            setattr(self, attr, oidc_setting(attr))
+        return super().authenticate(request, **kwargs)
 
     def _verify_jws(self, payload: Any, key: Any) -> dict[str, Any]:
         """PyJWT checks signature, issuer, audience and expiry (the library's default leaves

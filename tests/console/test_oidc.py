@@ -418,3 +418,24 @@ def test_refused_provider_sign_ins_do_not_lock_the_address_out(
     browser = Browser()
     assert browser.sign_in("olga")["Location"] in ("/", "/models/")
     assert browser.console.get("/models/").status_code == 200
+
+
+def test_a_member_deactivated_while_signed_in_through_the_provider_is_signed_out(
+    sso: Provider,
+) -> None:
+    browser = Browser()
+    browser.sign_in("olga")
+    assert browser.console.get("/models/").status_code == 200
+    User.objects.filter(email="olga@team.example").update(is_active=False)
+    assert browser.console.get("/models/").status_code == 302
+
+
+def test_password_sign_in_works_while_the_provider_is_down(
+    sso: Provider, settings: Any, make_member: Any
+) -> None:
+    from tests.console.conftest import PASSWORD as MEMBER_PASSWORD
+
+    settings.CONSOLE_OIDC_ISSUER = "http://127.0.0.1:9/o"
+    make_member("pw", Role.VIEWER)
+    signed = Client().post("/login/", {"username": "pw", "password": MEMBER_PASSWORD})
+    assert signed.status_code == 302
