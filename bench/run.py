@@ -86,8 +86,10 @@ def describe_data(results: list[dict[str, Any]], previous: dict[str, float]) -> 
         + ("" if worst <= TARGET_MS else f" by {worst - TARGET_MS:.1f} ms")
         + ".",
         "",
-        "Exports, timed whole (the file read to its end through Django's handler), then read "
-        "again under tracemalloc for their memory:",
+        "Exports, timed whole (the file read to its end through Django's handler), twice: the "
+        "first read may find the database's pages on disk, the second finds them in memory; a "
+        "third read, under tracemalloc, measures memory. The targets are judged on the second "
+        "read; the first is shown beside it.",
         "",
         "| | " + " | ".join(r["kind"] for r in results) + " |",
         "|---|" + "---|" * len(results),
@@ -100,12 +102,14 @@ def describe_data(results: list[dict[str, Any]], previous: dict[str, float]) -> 
 
     rows = {
         "`/runs/export.csv` rows": lambda r: f"{r['export']['rows']:,}",
-        "runs export (s)": lambda r: cell(r, "export", "seconds", "{:.2f}"),
+        "runs export, first read (s)": lambda r: f"{r['export']['first_seconds']:.2f}",
+        "runs export, read again (s)": lambda r: cell(r, "export", "seconds", "{:.2f}"),
         "runs export (rows/s)": lambda r: f"{r['export']['rows_per_second']:,.0f}",
         "runs export RSS growth (MB)": lambda r: cell(r, "export", "rss_growth_mb", "{:.1f}"),
         "runs export peak traced (MB)": lambda r: f"{r['export']['peak_traced_mb']:.1f}",
         "`/audit/export.jsonl` events": lambda r: f"{r['audit_export']['rows']:,}",
-        "audit export (s)": lambda r: cell(r, "audit_export", "seconds", "{:.1f}"),
+        "audit export, first read (s)": lambda r: f"{r['audit_export']['first_seconds']:.1f}",
+        "audit export, read again (s)": lambda r: cell(r, "audit_export", "seconds", "{:.1f}"),
         "audit export (events/s)": lambda r: f"{r['audit_export']['rows_per_second']:,.0f}",
         "audit export RSS growth (MB)": lambda r: cell(
             r, "audit_export", "rss_growth_mb", "{:.1f}"
@@ -135,8 +139,8 @@ def describe_data(results: list[dict[str, Any]], previous: dict[str, float]) -> 
         f"(slowest {runs_worst:.2f} s). Audit export ≤ 20 s for 1,000,000 events: "
         f"**{'met' if audit_worst <= 20 else 'missed'}** (slowest {audit_worst:.1f} s). "
         f"Memory flat (≤ 50 MB growth): **{'met' if growth <= 50 else 'missed'}** "
-        f"(largest {growth:.1f} MB). The previous runs-export times were taken with tracemalloc "
-        "running, which slowed them several times over; this run times the export without it.",
+        f"(largest {growth:.1f} MB). The runs-export times before 2026-11-27 16:00 were taken "
+        "with tracemalloc running, which slowed them several times over.",
         "",
     ]
     return lines

@@ -8,18 +8,66 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from django.db import connections
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
+
 log = logging.getLogger(__name__)
 
 
-def neutralise(value: Any) -> str:
-    """A cell a spreadsheet would run as a formula (= + - @ tab CR) is made plain text."""
-    text = "" if value is None else str(value)
-    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (= + - @ tab CR) is made plain text;
+    numbers and booleans stay as they are (a spreadsheet reads -5 as a number, not a formula)."""
+    if value is None:
+        return ""
+    if value.__class__ is str and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 ROWS_PER_CHUNK = 500
+
+
+def raw_rows(queryset: QuerySet[Any], *, batch: int = 2000) -> Iterator[tuple[Any, ...]]:
+    """A ``values_list`` queryset's rows as the database driver returns them.
+
+    Django converts each value after the driver has (on SQLite a time is parsed from its text,
+    made aware, and then written back out as text by the export); at a hundred thousand rows
+    those conversions were half the export. The SQL is Django's own; on PostgreSQL the rows
+    come through a server-side cursor, so memory stays flat. Times come back as the driver has
+    them: turn them into text with ``iso_utc``.
+    """
+    sql, params = queryset.query.sql_with_params()
+    connection = connections[queryset.db]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+
+
+def as_text(field: str) -> Cast:
+    """A time column read as the database's own text (see ``iso_utc``): parsing a hundred
+    thousand times into datetimes in Python only to write them out again was a third of the
+    export on PostgreSQL, whose driver parses times in Python under Django."""
+    return Cast(field, output_field=TextField())
+
+
+def iso_utc(value: Any) -> str:
+    """A stored time as ISO 8601 in UTC, exactly as ``datetime.isoformat`` writes an aware UTC
+    time, from whatever the driver gave: the database's text (``2026-11-27 12:00:00.123456``
+    from SQLite, the same with ``+00`` from PostgreSQL, whose session zone Django sets to UTC),
+    an aware datetime, or a naive UTC one."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        text = value.replace(" ", "T", 1)
+        return text + ":00" if text.endswith("+00") else text + "+00:00"
+    if value.tzinfo is None:  # SQLite's driver parses Django's text into a naive UTC time
+        return f"{value.isoformat()}+00:00"
+    return str(value.isoformat())
 
 
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
@@ -41,7 +89,7 @@ def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[
     yield take()
     pending = 0
     for row in rows:
-        writer.writerow([neutralise(cell) for cell in row])
+        writer.writerow(list(map(neutralise, row)))
         pending += 1
         if pending == ROWS_PER_CHUNK:
             pending = 0

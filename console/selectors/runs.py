@@ -17,7 +17,7 @@ from django.utils import timezone
 from console.models import RunRecord
 from console.selectors.cursors import cursor_make, cursor_read
 from console.selectors.dates import within_days
-from console.selectors.exports import csv_lines
+from console.selectors.exports import as_text, csv_lines, iso_utc, raw_rows
 from console.vocabulary import dataset_phrase
 
 PAGE_SIZE = 50
@@ -301,6 +301,11 @@ EXPORT_COLUMNS = (
 )
 
 
+# The three times come as the database's text (exports.as_text), named apart from the columns
+# so that the ordering by created_at still uses the column itself.
+EXPORT_COLUMNS_AS_TEXT = tuple(as_text(c) if c.endswith("_at") else c for c in EXPORT_COLUMNS)
+
+
 def runs_csv_lines(
     filters: RunFilters, *, user: User | None = None, batch: int = 2000
 ) -> Iterator[str]:
@@ -328,7 +333,7 @@ def runs_csv_lines(
             synthetic,
             hypertuning,
             error,
-        ) in runs.values_list(*EXPORT_COLUMNS).iterator(chunk_size=batch):
+        ) in raw_rows(runs.values_list(*EXPORT_COLUMNS_AS_TEXT), batch=batch):
             yield (
                 run_id,
                 model_id,
@@ -337,15 +342,16 @@ def runs_csv_lines(
                 category,
                 starter,
                 origin,
-                created_at.isoformat(),
-                started_at.isoformat() if started_at else "",
-                finished_at.isoformat() if finished_at else "",
+                iso_utc(created_at),
+                iso_utc(started_at),
+                iso_utc(finished_at),
                 "" if seconds is None else seconds,
                 dataset_phrase(auto=bool(auto), rows=dataset_rows, algorithm=algorithm)
                 if algorithm
                 else "",
-                synthetic,
-                hypertuning,
+                # SQLite's driver gives booleans as 0 and 1; the file says True or False.
+                "" if synthetic is None else bool(synthetic),
+                "" if hypertuning is None else bool(hypertuning),
                 error,
             )
 

@@ -225,3 +225,23 @@ def test_the_chart_counts_days_in_the_display_time_zone(login_as: Any, settings:
     record(2, created_at=datetime(2026, 11, 20, 15, tzinfo=UTC))  # 20 Nov in New York
     body = login_as(Role.VIEWER).get("/runs/?since=2026-11-19&until=2026-11-20").content.decode()
     assert "19 Nov: 1 succeeded" in body and "20 Nov: 1 succeeded" in body
+
+
+def test_the_csv_writes_every_run_as_the_record_has_it(login_as: Any) -> None:
+    started = datetime(2026, 11, 20, 12, 0, 0, 123456, tzinfo=UTC)
+    record(1, started_at=started, finished_at=started + timedelta(minutes=5))
+    record(2, create_synthetic_data=True, hypertuning_enabled=False, started_at=None)
+    response = login_as(Role.VIEWER).get("/runs/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    by_id = {r["run_id"]: r for r in rows}
+    for run in RunRecord.objects.all():
+        row = by_id[run.run_id]
+        assert row["created_at"] == run.created_at.isoformat()
+        assert row["started_at"] == (run.started_at.isoformat() if run.started_at else "")
+        assert row["finished_at"] == (run.finished_at.isoformat() if run.finished_at else "")
+        for name in ("create_synthetic_data", "hypertuning_enabled"):
+            value = getattr(run, name)
+            assert row[name] == ("" if value is None else str(value)), name
+    assert by_id["r1"]["started_at"] == "2026-11-20T12:00:00.123456+00:00"
+    assert by_id["r2"]["create_synthetic_data"] == "True"
+    assert by_id["r2"]["hypertuning_enabled"] == "False"
