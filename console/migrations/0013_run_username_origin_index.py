@@ -5,15 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('console', '0012_member_identity'),
+        ("console", "0012_member_identity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='runrecord',
-            index=models.Index(fields=['started_by_username', 'origin', 'created_at', 'category'], name='run_username_origin'),
+            model_name="runrecord",
+            index=models.Index(
+                fields=["started_by_username", "origin", "created_at", "category"],
+                name="run_username_origin",
+            ),
         ),
     ]
