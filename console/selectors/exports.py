@@ -58,13 +58,15 @@ def as_text(field: str) -> Cast:
 def iso_utc(value: Any) -> str:
     """A stored time as ISO 8601 in UTC, exactly as ``datetime.isoformat`` writes an aware UTC
     time, from whatever the driver gave: the database's text (``2026-11-27 12:00:00.123456``
-    from SQLite, the same with ``+00`` from PostgreSQL, whose session zone Django sets to UTC),
-    an aware datetime, or a naive UTC one."""
+    from SQLite; ``2026-11-27 12:00:00.12345+00`` from PostgreSQL, whose session zone Django
+    sets to UTC), an aware datetime, or a naive UTC one."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        text = value.replace(" ", "T", 1)
-        return text + ":00" if text.endswith("+00") else text + "+00:00"
+        text = value.replace(" ", "T", 1).removesuffix("+00:00").removesuffix("+00")
+        head, dot, fraction = text.partition(".")
+        # PostgreSQL drops a fraction's trailing zeros (.39816); isoformat keeps six digits.
+        return (f"{head}.{fraction.ljust(6, '0')}" if dot else head) + "+00:00"
     if value.tzinfo is None:  # SQLite's driver parses Django's text into a naive UTC time
         return f"{value.isoformat()}+00:00"
     return str(value.isoformat())
