@@ -31,10 +31,10 @@ from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from console.auth_backend import MemberBackend
-from console.roles import Role, role_of
+from console.roles import Role
 from console.selectors.team import admin_names, ask_admins
-from console.services.audit import Actor, Target, audit_record
-from console.services.team import set_role_groups
+from console.services.audit import Target, audit_record
+from console.services.team import PROVIDER, member_role_from_provider, set_role_groups
 from console.sign_in import METHOD_KEY, sign_in_recorded, sign_in_refused
 
 log = logging.getLogger(__name__)
@@ -222,14 +222,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
                 .first()
             )
         if invited is not None:
-            MemberIdentity.objects.create(
-                user=invited,
-                issuer=issuer,
-                subject=claims.subject,
-                email=claims.email,
-                first_seen_at=now,
-                last_seen_at=now,
-            )
+            self._link(invited, claims, issuer, now)
             return self._active(invited)
         allowed = settings.CONSOLE_OIDC_ALLOWED_DOMAINS
         if not (claims.email_verified and claims.domain and claims.domain in allowed):
@@ -240,16 +233,9 @@ class ProviderBackend(OIDCAuthenticationBackend):
             user.set_unusable_password()
             user.save(update_fields=["password"])
             set_role_groups(user, Role.VIEWER)
-            MemberIdentity.objects.create(
-                user=user,
-                issuer=issuer,
-                subject=claims.subject,
-                email=claims.email,
-                first_seen_at=now,
-                last_seen_at=now,
-            )
+            self._link(user, claims, issuer, now)
             audit_record(
-                actor=Actor(None, "identity provider"),
+                actor=PROVIDER,
                 action="team.member_add",
                 outcome="succeeded",
                 target=Target("member", str(user.pk), user.get_username()),
@@ -257,6 +243,20 @@ class ProviderBackend(OIDCAuthenticationBackend):
                 request=self.request,
             )
         return user
+
+    @staticmethod
+    def _link(user: Any, claims: Claims, issuer: str, now: Any) -> None:
+        """Remember who this member is at the provider, for their next sign-ins."""
+        from console.models import MemberIdentity
+
+        MemberIdentity.objects.create(
+            user=user,
+            issuer=issuer,
+            subject=claims.subject,
+            email=claims.email,
+            first_seen_at=now,
+            last_seen_at=now,
+        )
 
     @staticmethod
     def _active(user: Any) -> Any:
@@ -287,25 +287,10 @@ class ProviderBackend(OIDCAuthenticationBackend):
             return
         if user.is_superuser:
             return  # a superuser is always an Admin; the provider neither grants nor removes it
-        role = mapped_role(claims.groups) or Role.VIEWER
-        before = role_of(user)
         MemberIdentity.objects.filter(user=user).update(role_from_provider=True)
-        if before == role:
-            return
-        with transaction.atomic():
-            set_role_groups(user, role)
-            audit_record(
-                actor=Actor(None, "identity provider"),
-                action="team.role_change",
-                outcome="succeeded",
-                target=Target("member", str(user.pk), user.get_username()),
-                changes={
-                    "before": {"role": before.label if before else "No role"},
-                    "after": {"role": role.label},
-                    "source": "identity provider",
-                },
-                request=self.request,
-            )
+        member_role_from_provider(
+            member=user, role=mapped_role(claims.groups) or Role.VIEWER, request=self.request
+        )
 
 
 class ProviderSignIn(OIDCAuthenticationRequestView):

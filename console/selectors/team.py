@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 
 from console.roles import ROLE_CAN, Role, remember_role, role_of
-from console.services.team import role_label
+from console.services.team import active_admins, role_label
 from console.services.tokens import remember_token_records, token_status
 
 
@@ -49,9 +49,7 @@ def role_managed_by_provider(user: Any) -> bool:
 
 def admin_names() -> list[str]:
     """The usernames of the team's active Admins (superusers count), for "ask …" notes."""
-    users = get_user_model().objects.filter(is_active=True)
-    admins = users.filter(groups__name="Admin") | users.filter(is_superuser=True)
-    return list(admins.distinct().order_by("username").values_list("username", flat=True))
+    return list(active_admins().order_by("username").values_list("username", flat=True))
 
 
 def ask_admins(names: list[str]) -> str:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
@@ -49,12 +50,18 @@ def _member_target(user: User) -> Target:
     return Target("member", str(user.pk), user.get_username())
 
 
-def active_admin_count(*, excluding: Any = None) -> int:
+def active_admins() -> QuerySet[User]:
+    """The team's active Admins; superusers count as Admins."""
     users = get_user_model().objects.filter(is_active=True)
     admins = users.filter(groups__name=ROLE_GROUP[Role.ADMIN]) | users.filter(is_superuser=True)
+    return admins.distinct()
+
+
+def active_admin_count(*, excluding: Any = None) -> int:
+    admins = active_admins()
     if excluding is not None:
         admins = admins.exclude(pk=excluding.pk)
-    return admins.distinct().count()
+    return admins.count()
 
 
 def member_add(
@@ -112,14 +119,36 @@ def member_set_role(
             raise TeamRuleError("This is the last Admin; make someone else an Admin first.")
         if member.is_superuser:
             raise TeamRuleError("This member is a superuser and always counts as an Admin.")
+    _role_change(member, role, Actor.of(actor), before=before, request=request)
+
+
+PROVIDER = Actor(None, "identity provider")
+
+
+def member_role_from_provider(
+    *, member: User, role: Role, request: HttpRequest | None = None
+) -> None:
+    """The role the identity provider's groups give, set at sign-in. The provider is where
+    roles are decided then, so the Team page's rules (the last Admin) do not apply; the change
+    is audited as one made on the Team page, with the provider as its source."""
+    if role_of(member) != role:
+        _role_change(member, role, PROVIDER, before=role_label(member), request=request)
+
+
+def _role_change(
+    member: User, role: Role, actor: Actor, *, before: str, request: HttpRequest | None
+) -> None:
+    changes: dict[str, Any] = {"before": {"role": before}, "after": {"role": role.label}}
+    if actor == PROVIDER:
+        changes["source"] = "identity provider"
     with transaction.atomic():
         set_role_groups(member, role)
         audit_record(
-            actor=Actor.of(actor),
+            actor=actor,
             action="team.role_change",
             outcome="succeeded",
             target=_member_target(member),
-            changes={"before": {"role": before}, "after": {"role": role.label}},
+            changes=changes,
             request=request,
         )
 
