@@ -151,10 +151,10 @@ def _tuples(filters: AuditFilters) -> Iterator[list[Any]]:
     """The exported columns of each event, newest first, in keyset batches: no model
     instances, the chain's canonical text never read, the time already as ISO 8601 text."""
     events = audit_filtered(filters)
+    columns = [as_text(f) if f == "created_at" else f for f in EXPORT_FIELDS]
     last = None
     while True:
         batch = events if last is None else events.filter(seq__lt=last)
-        columns = [as_text(f) if f == "created_at" else f for f in EXPORT_FIELDS]
         rows = list(raw_rows(batch.order_by("-seq").values_list(*columns)[:EXPORT_BATCH]))
         if not rows:
             return

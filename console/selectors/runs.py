@@ -309,23 +309,17 @@ EXPORT_COLUMNS_AS_TEXT = tuple(as_text(c) if c.endswith("_at") else c for c in E
 def runs_csv_lines(
     filters: RunFilters, *, user: User | None = None, batch: int = 2000
 ) -> Iterator[str]:
-    """Tuples of the exported columns only (no model instances, no ``raw`` JSON); on
-    PostgreSQL ``iterator`` reads through a server-side cursor, so memory stays flat."""
+    """Driver rows of the exported columns only (no model instances, no ``raw`` JSON, no
+    per-value conversions; see ``exports.raw_rows``), so memory stays flat."""
 
     def rows() -> Iterator[tuple[Any, ...]]:
         field, descending = SORTS.get(filters.sort, SORTS["newest"])
         runs = runs_filtered(filters, user=user).order_by(*_ordering(field, descending))
         for (
-            run_id,
-            model_id,
-            model_name,
-            status,
-            category,
-            starter,
-            origin,
-            created_at,
-            started_at,
-            finished_at,
+            *as_is,  # run_id … origin, written as they are
+            created,
+            started,
+            finished,
             seconds,
             auto,
             dataset_rows,
@@ -335,16 +329,10 @@ def runs_csv_lines(
             error,
         ) in raw_rows(runs.values_list(*EXPORT_COLUMNS_AS_TEXT), batch=batch):
             yield (
-                run_id,
-                model_id,
-                model_name,
-                status,
-                category,
-                starter,
-                origin,
-                iso_utc(created_at),
-                iso_utc(started_at),
-                iso_utc(finished_at),
+                *as_is,
+                iso_utc(created),
+                iso_utc(started),
+                iso_utc(finished),
                 "" if seconds is None else seconds,
                 dataset_phrase(auto=bool(auto), rows=dataset_rows, algorithm=algorithm)
                 if algorithm

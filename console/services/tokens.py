@@ -337,8 +337,3 @@ def member_call(
         if write and problem.kind == "scope":
             token_note_refusal(user=user, scope=problem.missing_scope)
         return Outcome(problem=problem)
-
-
-def refused_scopes(user: User) -> list[str]:
-    record = token_record(user)
-    return list(record.refused_scopes) if record else []
