@@ -31,6 +31,15 @@ DELIBERATE_STATUS = re.compile(
 )
 
 
+def axe_problems(axe: Axe, page: Any, label: str) -> list[str]:
+    """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is, one line each."""
+    results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
+    return [
+        f"{label}: axe {v['id']} {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+    ]
+
+
 class Checker:
     def __init__(self, page: Any) -> None:
         self.page = page
@@ -49,10 +58,7 @@ class Checker:
         if errors:
             self.problems.append(f"{label}: console {errors}")
         page.console_errors.clear()
-        results = self.axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-        for violation in results.response["violations"]:
-            nodes = [n["target"] for n in violation["nodes"]][:3]
-            self.problems.append(f"{label}: axe {violation['id']} {nodes}")
+        self.problems += axe_problems(self.axe, page, label)
         for tag, selector in (("title", "title"), ("lang", "html[lang]"), ("main", "main")):
             if page.locator(selector).count() == 0:
                 self.problems.append(f"{label}: no {tag}")

@@ -11,7 +11,7 @@ from axe_playwright_python.sync_playwright import Axe
 from console.roles import Role
 from drgero_client.sandbox import SandboxServer
 from tests.browser.helpers import WEEKLY, log_in, member
-from tests.browser.test_every_page import WCAG
+from tests.browser.test_every_page import axe_problems
 from tests.console.views.test_runs_pages import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -59,10 +59,7 @@ class WidthChecker:
         )
         if wide[0] > wide[1]:
             self.problems.append(f"{label}: scrolls sideways ({wide[0]} px in {wide[1]} px)")
-        results = self.axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
-        for violation in results.response["violations"]:
-            nodes = [n["target"] for n in violation["nodes"]][:3]
-            self.problems.append(f"{label}: axe {violation['id']} {nodes}")
+        self.problems += axe_problems(self.axe, page, label)
         self.checked += 1
 
 

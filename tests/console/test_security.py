@@ -45,7 +45,8 @@ def test_every_url_refuses_a_post_without_a_csrf_token(
     assert sandbox.state.seen == []
 
 
-def deploy_check(**extra: str) -> subprocess.CompletedProcess[str]:
+def under_production(args: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py <args>`` under production settings, with every required variable set."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -64,13 +65,17 @@ def deploy_check(**extra: str) -> subprocess.CompletedProcess[str]:
         }
     )
     return subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        [sys.executable, "manage.py", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def deploy_check(**extra: str) -> subprocess.CompletedProcess[str]:
+    return under_production(["check", "--deploy", "--fail-level", "WARNING"], **extra)
 
 
 def test_the_deploy_checks_pass_under_production_settings() -> None:
@@ -79,29 +84,9 @@ def test_the_deploy_checks_pass_under_production_settings() -> None:
 
 
 def setting_under_production(name: str, **extra: str) -> str:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
-    env.pop("REDIS_URL", None)
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "console.settings.production",
-            "DJANGO_SECRET_KEY": "p" * 20 + "Q7#x" + "z" * 40,
-            "CONSOLE_TOKEN_KEYS": new_keyring_entry("k1"),
-            "CONSOLE_AUDIT_KEYS": new_keyring_entry("a1"),
-            "DATABASE_URL": "sqlite:////tmp/console-deploy-check.sqlite3",
-            "DJANGO_ALLOWED_HOSTS": "console.example.org",
-            **extra,
-        }
-    )
     code = f"from django.conf import settings; print(settings.{name})"
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    result = under_production(["shell", "-c", code], **extra)
+    result.check_returncode()
     return result.stdout.strip().splitlines()[-1]
 
 
