@@ -33,7 +33,8 @@ from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthen
 from console.auth_backend import MemberBackend
 from console.roles import Role
 from console.selectors.team import admin_names, ask_admins
-from console.services.audit import Target, audit_record
+from console.services.audit import Actor, Target, audit_record
+from console.services.emails import email_mark_confirmed
 from console.services.team import PROVIDER, member_role_from_provider, set_role_groups
 from console.sign_in import METHOD_KEY, sign_in_recorded, sign_in_refused
 
@@ -46,6 +47,10 @@ DISCOVERED = {
     "OIDC_OP_JWKS_ENDPOINT": "jwks_uri",
 }
 DISCOVERY_TTL = 3600.0
+# "Link my account": the signed-in member's choice, kept in their session while they sign in at
+# the provider; it must come back to the same session, signed in as the same member, in time.
+LINK_KEY = "console_link_member"
+LINK_TTL = 600.0
 _discovery: dict[str, tuple[float, dict[str, Any]]] = {}
 _discovery_lock = threading.Lock()
 
@@ -197,33 +202,46 @@ class ProviderBackend(OIDCAuthenticationBackend):
         return user
 
     def _member(self, claims: Claims) -> Any:
+        """The member this sign-in is: the one linked to this subject; the member who asked,
+        signed in with their password, to link their account; or an account the console
+        may link by a confirmed address; or, from an allowed domain, a new Viewer."""
         from console.models import MemberIdentity
 
         if not claims.subject:
             raise Refused("The identity provider did not say who you are.")
         issuer = settings.CONSOLE_OIDC_ISSUER.rstrip("/")  # one key, however it is written
         now = timezone.now()
+        owner = self._link_intent()
         known = (
             MemberIdentity.objects.select_related("user")
             .filter(issuer=issuer, subject=claims.subject)
             .first()
         )
         if known is not None:
+            if owner is not None and owner.pk != known.user_id:
+                raise Refused(
+                    f"This {settings.CONSOLE_OIDC_NAME} account is already linked to another "
+                    "member of the console, so it was not linked to yours."
+                )
             known.last_seen_at = now
             known.email = claims.email
             known.save(update_fields=["last_seen_at", "email"])
             return self._active(known.user)
+        if owner is not None:
+            return self._link_owner(owner, claims, issuer, now)
         users = get_user_model().objects
-        invited = None
         if claims.email and claims.email_verified:
-            invited = (
-                users.filter(email__iexact=claims.email, console_identity__isnull=True)
-                .order_by("pk")
-                .first()
-            )
-        if invited is not None:
-            self._link(invited, claims, issuer, now)
-            return self._active(invited)
+            same_address = list(users.filter(email__iexact=claims.email).order_by("pk"))
+            invited = next((u for u in same_address if self._linkable(u, claims.email)), None)
+            if invited is not None:
+                self._link(invited, claims, issuer, now)
+                return self._active(invited)
+            if same_address:
+                raise Refused(
+                    f"An account in this console already uses {claims.email}, and the console "
+                    "cannot tell that it is yours. If it is, log in with its password and choose "
+                    f"“Link my account to {settings.CONSOLE_OIDC_NAME}” on Your settings."
+                )
         allowed = settings.CONSOLE_OIDC_ALLOWED_DOMAINS
         if not (claims.email_verified and claims.domain and claims.domain in allowed):
             who = claims.email or "this account"
@@ -233,6 +251,7 @@ class ProviderBackend(OIDCAuthenticationBackend):
             user.set_unusable_password()
             user.save(update_fields=["password"])
             set_role_groups(user, Role.VIEWER)
+            email_mark_confirmed(user, "provider")
             self._link(user, claims, issuer, now)
             audit_record(
                 actor=PROVIDER,
@@ -243,6 +262,46 @@ class ProviderBackend(OIDCAuthenticationBackend):
                 request=self.request,
             )
         return user
+
+    @staticmethod
+    def _linkable(user: Any, email: str) -> bool:
+        """An account the console may link by address alone: not linked yet, its address
+        confirmed by the console (an Admin's invitation, or the member's mailed link), and no
+        password of its own, whose owner would otherwise have to prove both."""
+        from console.services.emails import email_state
+
+        return (
+            not hasattr(user, "console_identity")
+            and not user.has_usable_password()
+            and email_state(user).confirms(email)
+        )
+
+    def _link_intent(self) -> Any:
+        """The signed-in member who chose "Link my account" a moment ago, in this browser."""
+        intent = self.request.session.pop(LINK_KEY, None)
+        user = getattr(self.request, "user", None)
+        if not isinstance(intent, dict) or user is None or not user.is_authenticated:
+            return None
+        if intent.get("user") != user.pk or time.time() - float(intent.get("at", 0)) > LINK_TTL:
+            return None
+        return user
+
+    def _link_owner(self, owner: Any, claims: Claims, issuer: str, now: Any) -> Any:
+        from console.models import MemberIdentity
+
+        if MemberIdentity.objects.filter(user=owner).exists():
+            raise Refused(f"Your account is already linked to {settings.CONSOLE_OIDC_NAME}.")
+        with transaction.atomic():
+            self._link(owner, claims, issuer, now)
+            audit_record(
+                actor=Actor.of(owner),
+                action="account.link",
+                outcome="succeeded",
+                target=Target("member", str(owner.pk), owner.get_username()),
+                changes={"provider": settings.CONSOLE_OIDC_NAME, "provider_email": claims.email},
+                request=self.request,
+            )
+        return self._active(owner)
 
     @staticmethod
     def _link(user: Any, claims: Claims, issuer: str, now: Any) -> None:
@@ -359,6 +418,11 @@ class ProviderCallback(OIDCAuthenticationCallbackView):
         )
         messages.error(request, words)
         return HttpResponseRedirect(reverse("console:login"))
+
+
+def link_intent_set(request: HttpRequest) -> None:
+    """The signed-in member chose "Link my account to <provider>"; ``ProviderSignIn`` follows."""
+    request.session[LINK_KEY] = {"user": request.user.pk, "at": time.time()}
 
 
 def end_session_url(request: HttpRequest) -> str | None:

@@ -101,3 +101,29 @@ def duration_phrase(seconds: float | int | None) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60} min"
+
+
+def one_line(text: str, limit: int = 80) -> str:
+    """Text for a single-line place (an email subject): control, format and line-separator
+    characters gone, white space folded, at most ``limit`` characters."""
+    import unicodedata
+
+    kept = "".join(
+        " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
+        for ch in text
+        if unicodedata.category(ch) not in ("Cf", "Cs", "Co", "Cn")
+    )
+    folded = " ".join(kept.split())
+    return folded if len(folded) <= limit else folded[: limit - 1].rstrip() + "…"
+
+
+def chat_plain(text: str) -> str:
+    """Text a chat receiver shows as written, never as markup or a mention.
+
+    Slack reads ``&``, ``<`` and ``>`` as markup and documents escaping them as ``&amp;``,
+    ``&lt;`` and ``&gt;`` (so ``<!channel>`` and ``<https://…|label>`` arrive as text);
+    Mattermost and Teams read the same field. A zero-width space after ``@`` keeps
+    ``@here``, ``@channel`` and ``@name`` from notifying anyone.
+    """
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escaped.replace("@", "@\u200b")

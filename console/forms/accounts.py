@@ -15,6 +15,8 @@ from console.roles import Role
 from console.services.notices import webhook_url_problem
 from console.services.tokens import validate_token_text
 
+EMAIL_MAX = 254  # what the column holds, and what an address may be (RFC 5321)
+EMAIL_TOO_LONG = "An email address is at most 254 characters."
 ROLE_CHOICES = [(r.name.lower(), r.label) for r in Role]
 
 
@@ -28,7 +30,10 @@ class NotificationsForm(forms.Form):
     email = forms.EmailField(
         label="Email address",
         required=False,
-        help_text="Where the console sends your emails. Leave it empty to get none.",
+        max_length=EMAIL_MAX,
+        error_messages={"max_length": EMAIL_TOO_LONG},
+        help_text="Where the console sends your emails. A new address is confirmed by a link "
+        "we mail to it. Leave it empty to get none.",
     )
     email_my_runs = forms.BooleanField(label="Email me when a run I started ends", required=False)
     email_team_failures = forms.BooleanField(
@@ -123,7 +128,13 @@ def username_key(name: str) -> str:
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150, help_text="What they type to log in.")
-    email = forms.EmailField(required=False, help_text="Optional; for your records.")
+    email = forms.EmailField(
+        required=False,
+        max_length=EMAIL_MAX,
+        error_messages={"max_length": EMAIL_TOO_LONG},
+        help_text="Optional. The address you give counts as confirmed: with it, their first "
+        "sign-in through the team's identity provider finds this account.",
+    )
     role = forms.ChoiceField(
         choices=ROLE_CHOICES,
         initial="viewer",

@@ -1,7 +1,7 @@
 """The console's own records: tokens, the runs mirror, notices and the audit log."""
 
 from console.models.audit import AuditEvent
-from console.models.identities import MemberIdentity
+from console.models.identities import ConfirmedEmail, MemberIdentity
 from console.models.intents import CreateIntent
 from console.models.notices import (
     Delivery,
@@ -24,6 +24,7 @@ from console.models.tokens import DrGeroToken
 
 __all__ = [
     "AuditEvent",
+    "ConfirmedEmail",
     "CreateIntent",
     "Delivery",
     "DeliveryChannel",

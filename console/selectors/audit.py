@@ -34,6 +34,9 @@ ACTION_WORDS = {
     "team.deactivate": "deactivated a member",
     "audit.export": "exported the audit log",
     "account.sign_in": "signed in",
+    "account.email_change": "changed an email address",
+    "account.email_confirm": "confirmed an email address",
+    "account.link": "linked an account to the identity provider",
 }
 
 

@@ -65,6 +65,20 @@ def run_view(run_id: str) -> RunView | None:
     return RunView(record, submission, timeline, events, deleted)
 
 
+def resolved_start(ident: str) -> RunSubmission | None:
+    """A start whose outcome was unknown and is known now (a run, or none), by its id: the
+    page the person was sent to while it was unknown leads on from there."""
+    try:
+        pk = uuid.UUID(ident)
+    except ValueError:
+        return None
+    return (
+        RunSubmission.objects.filter(pk=pk)
+        .exclude(state__in=[SubmissionState.UNKNOWN, SubmissionState.PENDING])
+        .first()
+    )
+
+
 def _unknown_start(ident: str) -> RunSubmission | None:
     try:
         pk = uuid.UUID(ident)

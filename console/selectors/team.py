@@ -18,7 +18,7 @@ def team_members() -> list[dict[str, Any]]:
         get_user_model()
         .objects.order_by("-is_active", "username")
         .prefetch_related("groups")
-        .select_related("console_identity")
+        .select_related("console_identity", "console_email")
     )
     # Roles and token rows for the whole list in two queries, not two per member.
     remember_token_records(users)
@@ -31,9 +31,38 @@ def team_members() -> list[dict[str, Any]]:
             "role_key": (role_of(u) or Role.VIEWER).name.lower(),
             "token": token_status(u),
             "managed": role_managed_by_provider(u),
+            "email_confirmed": _confirmed(u),
         }
         for u in users
     ]
+
+
+def _confirmed(user: Any) -> bool:
+    state = getattr(user, "console_email", None)
+    return bool(state is not None and state.confirms(user.email))
+
+
+def account_email_status(user: Any) -> dict[str, Any]:
+    """What *Your settings* says of the member's address and of their provider link."""
+    from django.conf import settings
+
+    from console.models import ConfirmedEmail, MemberIdentity
+
+    state = ConfirmedEmail.objects.filter(user=user).first()
+    identity = MemberIdentity.objects.filter(user=user).first()
+    pending = (
+        state.sent_at
+        if state and user.email and state.pending_email.casefold() == user.email.casefold()
+        else None
+    )
+    return {
+        "email_confirmed": bool(state and state.confirms(user.email)),
+        "email_link_sent_at": pending,
+        "provider_on": bool(settings.CONSOLE_OIDC_ISSUER),
+        "provider_name": settings.CONSOLE_OIDC_NAME,
+        "linked": identity is not None,
+        "provider_email": identity.email if identity else "",
+    }
 
 
 def role_managed_by_provider(user: Any) -> bool:

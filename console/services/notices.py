@@ -13,13 +13,10 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.urls import reverse
@@ -38,8 +35,9 @@ from console.models import (
     TeamWebhook,
 )
 from console.services.audit import Actor, Target, audit_record
-from console.vocabulary import duration_phrase
-from drgero_client.client import is_loopback_host
+from console.services.emails import email_change
+from console.services.webhook import NOT_DELIVERED, Undeliverable, post_json, url_problem
+from console.vocabulary import chat_plain, duration_phrase, one_line
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +251,7 @@ def _send_email(delivery: Delivery) -> None:
         "",
     ]
     lines.append("You can change which emails you get on your account page in the console.")
-    name = record.model_name or record.model_id
+    name = one_line(record.model_name or record.model_id, 80)
     outcome = OUTCOME_WORDS.get(record.category, "ended")
     try:
         send_mail(
@@ -272,7 +270,7 @@ def webhook_document(record: RunRecord) -> dict[str, Any]:
     """The JSON a webhook receives; ``text`` makes it a valid Slack incoming-webhook message."""
     link = f"{settings.CONSOLE_URL}{run_url(record)}"
     return {
-        "text": f"{run_end_sentence(record)} {link}",
+        "text": f"{chat_plain(run_end_sentence(record))} {link}",
         "event": "run.ended",
         "run": {
             "id": record.run_id,
@@ -302,18 +300,14 @@ def _send_webhook(record: RunRecord) -> None:
     except TokenUnavailableError:
         raise _SendError("the saved webhook address can no longer be read; save it again") from None
     try:
-        response = requests.post(
-            url,
-            json=webhook_document(record),
-            timeout=settings.CONSOLE_WEBHOOK_TIMEOUT,
-            allow_redirects=False,
-        )
-    except requests.Timeout:
-        raise _SendError("the webhook did not answer in time") from None
-    except requests.RequestException:
-        raise _SendError("the webhook could not be reached") from None
-    if not 200 <= response.status_code < 300:
-        raise _SendError(f"the webhook answered {response.status_code}")
+        status = post_json(url, webhook_document(record))
+    except Undeliverable as exc:
+        words = str(exc)
+        raise _SendError(
+            NOT_DELIVERED if words == NOT_DELIVERED else f"{NOT_DELIVERED}: {words}"
+        ) from None
+    if not 200 <= status < 300:
+        raise _SendError(f"the receiver answered {status}")
 
 
 # Choices.
@@ -332,40 +326,28 @@ def member_settings_save(
     email_team_failures: bool,
     time_zone: str = "",
     theme: str = "system",
-) -> None:
-    with transaction.atomic():
-        MemberSettings.objects.update_or_create(
-            user=user,
-            defaults={
-                "email_my_runs": email_my_runs,
-                "email_team_failures": email_team_failures,
-                "time_zone": time_zone,
-                "theme": theme,
-            },
-        )
-        if email != user.email:
-            user.email = email
-            user.save(update_fields=["email"])
+    request: HttpRequest | None = None,
+) -> bool:
+    """Save the member's choices; a changed address goes through ``emails.email_change``
+    (audited, unconfirmed until its mailed link is followed). Returns whether a link was sent."""
+    MemberSettings.objects.update_or_create(
+        user=user,
+        defaults={
+            "email_my_runs": email_my_runs,
+            "email_team_failures": email_team_failures,
+            "time_zone": time_zone,
+            "theme": theme,
+        },
+    )
+    return email_change(user=user, email=email, request=request)
 
 
 # The team webhook.
 
 
-@sensitive_variables("url")
 def webhook_url_problem(url: str) -> str | None:
     """Why a webhook address cannot be used, in plain words; None when it can."""
-    try:
-        URLValidator(schemes=["https", "http"])(url)
-    except ValidationError:
-        return "Enter a full web address, starting with https://."
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        return "Leave the user name and password out of the address."
-    if parts.scheme != "https" and not (
-        settings.CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP and is_loopback_host(parts.hostname or "")
-    ):
-        return "The webhook address must start with https://."
-    return None
+    return url_problem(url)
 
 
 @sensitive_variables("url")

@@ -17,6 +17,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from console.roles import GROUP_ROLES, Role, role_of
 from console.services.audit import SYSTEM, Actor, Target, audit_record
+from console.services.emails import email_mark_confirmed
 
 ROLE_GROUP = {role: name for name, role in GROUP_ROLES.items()}
 
@@ -84,6 +85,7 @@ def member_add(
             user.set_unusable_password()
         user.save()
         set_role_groups(user, role)
+        email_mark_confirmed(user, "invitation")  # an Admin gave it
         link = None
         if not password:
             uid = urlsafe_base64_encode(force_bytes(user.pk))
@@ -203,6 +205,7 @@ def demo_account_ensure(
     if email and not user.email:
         user.email = email  # so the demo shows what run-end emails would say
         user.save(update_fields=["email"])
+        email_mark_confirmed(user, "setup")
     if not hasattr(user, "drgero_token"):
         token_save(user=user, token=token, label="Sandbox demo token")
     return user, created

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -156,12 +157,22 @@ def token_check(token: str) -> Outcome[TokenCheck]:
     return Outcome(value=TokenCheck(found))
 
 
+TOKEN_CHARACTERS = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def validate_token_text(token: str) -> str | None:
     """A plain-language reason the pasted text can't be a token, or None."""
     if not token:
         return "Paste your Dr.Gero token."
-    if any(ch.isspace() for ch in token):
+    if any(ch in " \t\r\n\v\f" for ch in token):
         return "A token has no spaces or line breaks; paste it again."
+    if not TOKEN_CHARACTERS.fullmatch(token):
+        # A zero-width or non-breaking space, or any other character a copy can bring along,
+        # would otherwise reach the Authorization header and fail there.
+        return (
+            "A Dr.Gero token is letters, digits, _ and - only. Something else came along "
+            "with the copy (an invisible space or a curly quote, perhaps); paste it again."
+        )
     if not token.startswith(TOKEN_PREFIX):
         return "Dr.Gero tokens start with drgero_. Copy it again from Dr.Gero's Settings → Tokens."
     if len(token) > MAX_TOKEN_LENGTH or len(token) <= len(TOKEN_PREFIX) + 3:

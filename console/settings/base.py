@@ -360,11 +360,14 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Dr.Gero Console <console@localho
 CONSOLE_URL = env("CONSOLE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # The team webhook: a short timeout, no redirects, a few tries. Only https, except to a
-# loopback address outside production (the tests' receiver).
+# loopback address outside production (the tests' receiver), and only to public addresses
+# (console/services/webhook.py) unless CONSOLE_WEBHOOK_ALLOW_PRIVATE opens loopback, private
+# and shared ranges for a deployment whose receiver is internal.
 CONSOLE_WEBHOOK_TIMEOUT = (3.0, 5.0)
 CONSOLE_WEBHOOK_ATTEMPTS = 4
 CONSOLE_WEBHOOK_RETRY_SECONDS = 30
 CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP = True
+CONSOLE_WEBHOOK_ALLOW_PRIVATE = env_bool("CONSOLE_WEBHOOK_ALLOW_PRIVATE")
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO").upper()
 LOG_FORMAT = env("LOG_FORMAT", "text")

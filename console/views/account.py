@@ -9,10 +9,13 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from console import oidc
 from console.forms import NotificationsForm, TokenForm
 from console.htmx import HtmxHttpRequest
 from console.middleware import MEMBER_THEME, MEMBER_ZONE
 from console.roles import Role, requires
+from console.selectors.team import account_email_status
+from console.services.emails import Confirmation, confirmation_send, confirmation_use
 from console.services.notices import member_settings, member_settings_save
 from console.services.tokens import (
     capability_sentences,
@@ -91,6 +94,13 @@ def token_remove_view(request: HtmxHttpRequest) -> HttpResponse:
     return redirect("console:token")
 
 
+def _settings_page(
+    request: HtmxHttpRequest, form: NotificationsForm, *, status: int = 200
+) -> HttpResponse:
+    context = {"form": form, **account_email_status(request.user)}
+    return render(request, "console/notifications.html", context, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 @requires(Role.VIEWER)
 def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
@@ -105,15 +115,63 @@ def notifications_page(request: HtmxHttpRequest) -> HttpResponse:
                 "theme": chosen.theme,
             }
         )
-        return render(request, "console/notifications.html", {"form": form})
+        return _settings_page(request, form)
     form = NotificationsForm(request.POST)
     if not form.is_valid():
-        return render(request, "console/notifications.html", {"form": form}, status=422)
-    member_settings_save(user=request.user, **form.cleaned_data)
+        return _settings_page(request, form, status=422)
+    before = request.user.email
+    sent = member_settings_save(user=request.user, request=request, **form.cleaned_data)
     request.session[MEMBER_ZONE] = form.cleaned_data["time_zone"]
     request.session[MEMBER_THEME] = form.cleaned_data["theme"]
-    messages.success(request, "Your choices were saved.")
+    if sent:
+        messages.success(
+            request,
+            f"Your choices were saved. We sent a link to {request.user.email}: follow it to "
+            "confirm the address.",
+        )
+    elif request.user.email and request.user.email != before:
+        messages.warning(
+            request,
+            "Your choices were saved, but the confirmation email could not be sent just now. "
+            "Send it again below in a moment.",
+        )
+    else:
+        messages.success(request, "Your choices were saved.")
     return redirect_after_success(request, reverse("console:notifications"))
+
+
+@require_POST
+@requires(Role.VIEWER)
+def email_confirmation_send(request: HtmxHttpRequest) -> HttpResponse:
+    problem = confirmation_send(user=request.user, request=request)
+    if problem:
+        messages.error(request, problem)
+    else:
+        messages.success(request, f"We sent a new link to {request.user.email}.")
+    return redirect("console:notifications")
+
+
+@require_GET
+@requires(Role.VIEWER)
+def email_confirm(request: HtmxHttpRequest, token: str) -> HttpResponse:
+    outcome = confirmation_use(user=request.user, token=token, request=request)
+    if outcome is Confirmation.CONFIRMED:
+        messages.success(request, outcome.value)
+    else:
+        messages.error(request, outcome.value)
+    return redirect("console:notifications")
+
+
+@require_POST
+@requires(Role.VIEWER)
+def account_link(request: HtmxHttpRequest) -> HttpResponse:
+    """ "Link my account to <provider>": the member is signed in with their password; the
+    provider sign-in that follows, in this session, links the two."""
+    if not oidc.enabled() or account_email_status(request.user)["linked"]:
+        messages.error(request, "There is nothing to link.")
+        return redirect("console:notifications")
+    oidc.link_intent_set(request)
+    return redirect(f"{reverse('console:oidc-login')}?next={reverse('console:notifications')}")
 
 
 @require_GET

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseStopPolling
 
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, requires
-from console.selectors.run_page import run_view
+from console.selectors.run_page import resolved_start, run_view
 from console.views.htmx import render_screen
 from console.views.models import abilities
 from console.vocabulary import ACTIVE_CATEGORIES, CATEGORY_WORDS
@@ -23,7 +25,7 @@ OUTSIDE = "Started outside the console (Dr.Gero's schedule or another tool)"
 def run_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
     view = run_view(run_id)
     if view is None:
-        raise Http404("The console knows no run with this id.")
+        return _resolved_start(request, run_id)
     record = view.record
     active = record is not None and record.category in ACTIVE_CATEGORIES
     context = {
@@ -43,3 +45,20 @@ def run_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
             return stop
         return response
     return render_screen(request, "console/run_detail.html", "run-live", context)
+
+
+def _resolved_start(request: HtmxHttpRequest, ident: str) -> HttpResponse:
+    """The page of a start that was unknown: on to the run it became, or to the model's
+    history saying that no run started."""
+    submission = resolved_start(ident)
+    if submission is None:
+        raise Http404("The console knows no run with this id.")
+    if submission.run_id:
+        return redirect("console:run-detail", submission.run_id)
+    name = submission.model_name or "this model"
+    messages.info(
+        request,
+        f"The run start of {name} you followed did not become a run: Dr.Gero did not start it."
+        + (f" {submission.message}" if submission.message else ""),
+    )
+    return redirect(reverse("console:model-runs", args=[submission.model_id]))

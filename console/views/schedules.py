@@ -37,11 +37,13 @@ def _screen(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
 @require_http_methods(["GET", "POST"])
 @requires(Role.VIEWER)
 def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    if request.method == "POST" and not has_role(request.user, Role.OPERATOR):
+        return refusal(request, Role.OPERATOR)  # before anything is asked of Dr.Gero
     current = schedule_read(user=request.user, model_id=model_id)
     if current.value is None:
         problem = current.problem
         kept = stand_in(model_id, problem) if request.method == "POST" else None
-        if kept is not None and has_role(request.user, Role.OPERATOR):
+        if kept is not None:
             # The schedule as typed comes back with the problem; it can be confirmed once
             # Dr.Gero answers again, since the confirmation shows the schedule before and after.
             form = ScheduleForm(request.POST, keep_cadence=request.POST.get("cadence"))
@@ -68,8 +70,6 @@ def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     if request.method == "GET":
         form = ScheduleForm(initial=ScheduleForm.initial_from(now), keep_cadence=now.cadence)
         return _screen(request, {**base, "form": form, "sentence": base["current_sentence"]})
-    if not has_role(request.user, Role.OPERATOR):
-        return refusal(request, Role.OPERATOR)
     form = ScheduleForm(request.POST, keep_cadence=now.cadence)
     if not form.is_valid():
         return _screen(request, {**base, "form": form}, 422)

@@ -28,6 +28,28 @@ def _empty_queue_and_cache() -> None:
     cache.clear()
 
 
+PUBLIC_NAMES = {"hooks.example.org": "93.184.215.14"}  # names tests resolve; never connected to
+
+
+@pytest.fixture(autouse=True)
+def _resolver(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """No DNS in tests: the webhook's host names resolve from this table, and a name not in it
+    is not found (so no test asks a real resolver, or waits for one)."""
+    import ipaddress
+
+    from console.services import webhook
+
+    table = dict(PUBLIC_NAMES)
+
+    def resolve(host: str, port: int) -> list[Any]:
+        if host not in table:
+            raise OSError("not found")
+        return [ipaddress.ip_address(table[host])]
+
+    monkeypatch.setattr(webhook, "resolve", resolve)
+    return table
+
+
 def store_token(user: Any, token: str, capabilities: dict | None = None) -> DrGeroToken:
     value, key_id = encrypt_token(token, user_id=user.pk)
     return DrGeroToken.objects.update_or_create(

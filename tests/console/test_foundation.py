@@ -148,12 +148,12 @@ def test_keyrings_parse_and_refuse_bad_entries() -> None:
         assert "CONSOLE_TOKEN_KEYS" in str(info.value)
 
 
-def _start_production(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _start_production(extra: dict[str, str], code: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CONSOLE_"))}
     env.pop("DATABASE_URL", None)
     env.update({"DJANGO_SETTINGS_MODULE": "console.settings.production", **extra})
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
+        [sys.executable, "-c", "import django; django.setup()\n" + code],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -190,6 +190,47 @@ def test_production_refuses_to_start_naming_the_missing_variable(missing: str) -
 
 def test_production_starts_with_everything_set() -> None:
     assert _start_production(FULL_PRODUCTION).returncode == 0
+
+
+PROVIDER = {
+    "CONSOLE_OIDC_ISSUER": "https://login.example.org/realms/team",
+    "CONSOLE_OIDC_CLIENT_ID": "console",
+    "CONSOLE_OIDC_CLIENT_SECRET": "not-a-real-secret",
+}
+PROBE = """
+import json
+from django.conf import settings as s
+print(json.dumps({
+    "backends": s.AUTHENTICATION_BACKENDS,
+    "flow": [getattr(s, n, None) for n in (
+        "OIDC_USE_PKCE", "OIDC_USE_NONCE", "OIDC_PKCE_CODE_CHALLENGE_METHOD", "OIDC_RP_SIGN_ALGO"
+    )],
+    "form_action": s.CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"],
+}))
+"""
+
+
+def test_production_with_a_provider_installs_its_backend_with_pkce_and_nonce() -> None:
+    """The OIDC block as production loads it (not a copy in the tests)."""
+    import json
+
+    result = _start_production({**FULL_PRODUCTION, **PROVIDER}, PROBE)
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert "console.oidc.ProviderBackend" in loaded["backends"]
+    assert loaded["flow"] == [True, True, "S256", "RS256"]
+    assert "https://login.example.org" in loaded["form_action"]
+    without = json.loads(_start_production(FULL_PRODUCTION, PROBE).stdout)
+    assert "console.oidc.ProviderBackend" not in without["backends"]
+
+
+@pytest.mark.parametrize(
+    "issuer", ["http://login.example.org/realms/team", "http://127.0.0.1:8200/o"]
+)
+def test_production_refuses_an_http_issuer(issuer: str) -> None:
+    result = _start_production({**FULL_PRODUCTION, **PROVIDER, "CONSOLE_OIDC_ISSUER": issuer})
+    assert result.returncode != 0
+    assert "CONSOLE_OIDC_ISSUER must be an https address" in result.stderr
 
 
 @pytest.mark.django_db

@@ -161,13 +161,23 @@ def test_someone_from_another_domain_is_refused_with_the_admins_named(
     assert browser.console.get("/models/").status_code == 302  # not signed in
 
 
+def invite(username: str, email: str, *, password: str | None = None) -> Any:
+    """An Admin adds a member on the Team page, with the address they give."""
+    from console.services.team import member_add
+
+    admin = User.objects.filter(username="inviting-admin").first() or User.objects.create_user(
+        "inviting-admin"
+    )
+    return member_add(
+        actor=admin, username=username, email=email, role=Role.VIEWER, password=password
+    ).user
+
+
 def test_an_invited_member_is_matched_by_verified_email_and_keeps_their_account(
-    sso: Provider, make_member: Any, settings: Any
+    sso: Provider, settings: Any
 ) -> None:
     settings.CONSOLE_OIDC_ALLOWED_DOMAINS = []
-    invited = make_member("vic-invited", Role.VIEWER)
-    invited.email = "VIC@team.example"
-    invited.save()
+    invited = invite("vic-invited", "VIC@team.example")
     browser = Browser()
     browser.sign_in("vic")
     assert MemberIdentity.objects.get(user=invited).subject
@@ -175,16 +185,115 @@ def test_an_invited_member_is_matched_by_verified_email_and_keeps_their_account(
     assert header(None, browser.console).startswith("vic-invited")
 
 
-def test_an_unverified_email_does_not_match_an_invitation(
-    sso: Provider, make_member: Any, settings: Any
-) -> None:
+def test_an_unverified_email_does_not_match_an_invitation(sso: Provider, settings: Any) -> None:
     settings.CONSOLE_OIDC_ALLOWED_DOMAINS = []
-    invited = make_member("vic-invited", Role.VIEWER)
-    invited.email = "vic@team.example"
-    invited.save()
+    invite("vic-invited", "vic@team.example")
     sso.control(user={"username": "vic", "email_verified": False})
     Browser().sign_in("vic")
     assert not MemberIdentity.objects.exists()
+
+
+def test_a_viewer_who_types_an_admins_address_does_not_become_that_admin(
+    sso: Provider, make_member: Any
+) -> None:
+    """The reported path: a Viewer with a password saves an Admin's address on Your settings;
+    the Admin's first provider sign-in must not link to (and promote) the Viewer's account."""
+    from tests.console.conftest import PASSWORD as MEMBER_PASSWORD
+
+    make_member("boss", Role.ADMIN)
+    mallory = invite("mallory", "", password=MEMBER_PASSWORD)
+    own = Client()
+    assert (
+        own.post("/login/", {"username": "mallory", "password": MEMBER_PASSWORD}).status_code == 302
+    )
+    saved = own.post("/account/notifications/", {"email": "ana@team.example", "theme": "system"})
+    assert saved.status_code == 302
+    change = AuditEvent.objects.get(action="account.email_change")
+    assert json.loads(change.changes) == {
+        "before": {"email": ""},
+        "after": {"email": "ana@team.example"},
+    }
+    assert "not confirmed" in own.get("/account/notifications/").content.decode()
+
+    browser = Browser()
+    refused = browser.sign_in("ana")  # in ml-admins at the provider
+    assert refused.status_code == 302 and refused["Location"] == "/login/"
+    page = said(browser.console)
+    assert "already uses ana@team.example" in page and "ask Admin boss" in page
+    assert not MemberIdentity.objects.exists()
+    assert role_of(User.objects.get(pk=mallory.pk)) == Role.VIEWER
+    assert not AuditEvent.objects.filter(action="team.role_change").exists()
+    assert User.objects.filter(email__iexact="ana@team.example").count() == 1
+    refusal = events("failed")[-1]
+    assert refusal["method"] == "oidc" and "already uses" in refusal["reason"]
+    again = Client()
+    again.post("/login/", {"username": "mallory", "password": MEMBER_PASSWORD})
+    assert again.get("/team/").status_code == 403
+
+
+def test_a_password_account_is_linked_only_by_its_owner_choosing_to(
+    sso: Provider, make_member: Any
+) -> None:
+    from tests.console.conftest import PASSWORD as MEMBER_PASSWORD
+
+    olga = invite("olga-pw", "olga@team.example", password=MEMBER_PASSWORD)
+    # An address an Admin gave, but the account has a password: the provider alone cannot link.
+    assert Browser().sign_in("olga")["Location"] == "/login/"
+    assert not MemberIdentity.objects.exists()
+
+    browser = Browser()
+    browser.console.post("/login/", {"username": "olga-pw", "password": MEMBER_PASSWORD})
+    page = browser.console.get("/account/notifications/").content.decode()
+    assert "Link my account to Team SSO" in page
+    start = browser.console.post("/account/link/")
+    assert start["Location"] == "/login/oidc/?next=/account/notifications/"
+    authorize = browser.console.get(start["Location"])["Location"]
+    back = browser.back_to_console(browser.sign_in_at_provider(authorize, "olga"))
+    assert back.status_code == 302 and back["Location"] == "/account/notifications/"
+    assert MemberIdentity.objects.get(user=olga).subject
+    assert role_of(User.objects.get(pk=olga.pk)) == Role.OPERATOR  # from the provider's groups
+    linked = AuditEvent.objects.get(action="account.link")
+    assert linked.actor_username == "olga-pw"
+    assert (
+        "is linked to Team SSO" in browser.console.get("/account/notifications/").content.decode()
+    )
+    # From now on the provider alone signs olga in, as olga-pw.
+    fresh = Browser()
+    fresh.sign_in("olga")
+    assert header(None, fresh.console).startswith("olga-pw")
+
+
+def test_a_link_choice_from_another_member_or_too_old_links_nothing(
+    sso: Provider, make_member: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.console.conftest import PASSWORD as MEMBER_PASSWORD
+
+    invite("vic-pw", "vic@team.example", password=MEMBER_PASSWORD)
+    browser = Browser()
+    browser.console.post("/login/", {"username": "vic-pw", "password": MEMBER_PASSWORD})
+    start = browser.console.post("/account/link/")
+    monkeypatch.setattr(oidc, "LINK_TTL", -1.0)  # the choice has gone stale
+    authorize = browser.console.get(start["Location"])["Location"]
+    back = browser.back_to_console(browser.sign_in_at_provider(authorize, "vic"))
+    assert back["Location"] == "/login/"
+    assert not MemberIdentity.objects.exists()
+
+
+def test_a_provider_account_linked_to_one_member_is_not_linked_to_another(
+    sso: Provider, make_member: Any
+) -> None:
+    from tests.console.conftest import PASSWORD as MEMBER_PASSWORD
+
+    Browser().sign_in("olga")  # olga's provider account now belongs to a new member
+    invite("other", "", password=MEMBER_PASSWORD)
+    browser = Browser()
+    browser.console.post("/login/", {"username": "other", "password": MEMBER_PASSWORD})
+    start = browser.console.post("/account/link/")
+    authorize = browser.console.get(start["Location"])["Location"]
+    back = browser.back_to_console(browser.sign_in_at_provider(authorize, "olga"))
+    assert back["Location"] == "/login/"
+    assert not MemberIdentity.objects.filter(user__username="other").exists()
+    assert "already linked to another member" in events("failed")[-1]["reason"]
 
 
 def test_roles_follow_the_provider_groups_and_are_taken_away(sso: Provider) -> None:

@@ -25,8 +25,29 @@ from tests.console.worker import sweep
 
 pytestmark = pytest.mark.django_db
 
+# Text from the whole of Unicode (controls, format characters, private use, emoji, marks),
+# and hand-picked hostile text: invisible and bidirectional characters, chat markup, values
+# longer than any column.
+UNICODE = st.text(st.characters(exclude_categories=["Cs"]), max_size=60)
+HOSTILE = st.sampled_from(
+    [
+        "drgero_\u200bsandbox_full",  # a zero-width space pasted inside a token
+        "drgero_sandbox\u00a0full",  # a non-breaking space
+        "drgero_sändbox",
+        "\u202eevil\u202c",  # right-to-left override
+        "\ufeffname",
+        "Model\r\nBcc: someone@example.org",
+        "<!channel> <@U123> <https://example.org|label> @here",
+        "🧪" * 40,
+        "a" * 300 + "@example.org",
+        "x" * 5000,
+        "\x7f\x1b[31m",
+    ]
+)
 NASTY = st.one_of(
     st.text(max_size=30),
+    UNICODE,
+    HOSTILE,
     st.sampled_from(
         [
             "",
@@ -216,7 +237,7 @@ def test_the_webhook_form(admin: Checked, data: dict[str, Any]) -> None:
     admin.request("POST", "/team/webhook/", data)
 
 
-@given(data=form(["email", "email_my_runs", "email_team_failures"]))
+@given(data=form(["email", "email_my_runs", "email_team_failures", "time_zone", "theme"]))
 def test_the_notifications_form(admin: Checked, data: dict[str, Any]) -> None:
     admin.request("POST", "/account/notifications/", data)
 
@@ -229,3 +250,24 @@ def test_the_token_form(admin: Checked, data: dict[str, Any]) -> None:
 @given(data=form(["run_id", "next"]))
 def test_the_sync_request(admin: Checked, sandbox: SandboxServer, data: dict[str, Any]) -> None:
     admin.request("POST", f"/models/{a_model(sandbox)}/sync/", data)
+
+
+@given(data=form(["username", "password"]))
+def test_the_log_in_form(viewer: Checked, data: dict[str, Any]) -> None:
+    from django.test import Client
+
+    anonymous = Checked(Client(), viewer.sandbox, viewer.caplog)
+    anonymous.request("POST", "/login/", data)
+
+
+@given(data=form(["role", "step"]))
+def test_the_role_form(admin: Checked, data: dict[str, Any]) -> None:
+    from django.contrib.auth import get_user_model
+
+    member = get_user_model().objects.get_or_create(username="someone")[0]
+    admin.request("POST", f"/team/{member.pk}/role/", data)
+
+
+@given(data=form(["old_password", "new_password1", "new_password2"]))
+def test_the_password_change_form(viewer: Checked, data: dict[str, Any]) -> None:
+    viewer.request("POST", "/account/password/", data)

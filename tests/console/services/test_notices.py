@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -14,6 +17,7 @@ from django.test import Client
 
 from console.models import Delivery, TeamWebhook
 from console.roles import Role
+from console.services import webhook
 from console.services.notices import webhook_save, webhook_url_problem
 from console.services.runs import RunSettings, run_prepare, run_start
 from drgero_client.sandbox import SandboxServer
@@ -28,21 +32,28 @@ SETTINGS = RunSettings(
 
 
 class Receiver:
-    """A local webhook receiver: records each JSON body; answers with the statuses queued."""
+    """A local webhook receiver: records each JSON body; answers with the statuses queued, a
+    redirect to ``redirect_to``, after ``delay`` seconds."""
 
     def __init__(self) -> None:
         self.bodies: list[dict[str, Any]] = []
         self.statuses: list[int] = []
+        self.redirect_to = "http://127.0.0.1:9/elsewhere"
+        self.delay = 0.0
+        self.hosts: list[str] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", "0"))
                 receiver.bodies.append(json.loads(self.rfile.read(length)))
+                receiver.hosts.append(str(self.headers.get("Host")))
+                if receiver.delay:
+                    time.sleep(receiver.delay)
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 self.send_response(status)
-                if status in (301, 302):
-                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                if status in (301, 302, 307, 308):
+                    self.send_header("Location", receiver.redirect_to)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -55,7 +66,10 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
+def receiver(settings: Any) -> Iterator[Receiver]:
+    """A live receiver on loopback, which the console reaches only with
+    CONSOLE_WEBHOOK_ALLOW_PRIVATE on (as a deployment with an internal receiver sets it)."""
+    settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE = True
     got = Receiver()
     yield got
     got.server.shutdown()
@@ -113,12 +127,12 @@ def test_webhook_failures_are_retried_then_shown_to_admins(
         run_scheduled()  # Huey's retries come back as scheduled tasks, due 30 s later
     delivery = Delivery.objects.get(channel="webhook")
     assert delivery.attempts == 4 and delivery.state == "failed"
-    assert delivery.last_error == "the webhook answered 500"
+    assert delivery.last_error == "the receiver answered 500"
     assert len(receiver.bodies) == 4
     client = Client()
     client.force_login(admin)
     page = client.get("/team/").content.decode()
-    assert "did not go through" in page and "the webhook answered 500" in page
+    assert "did not go through" in page and "the receiver answered 500" in page
     assert "given up" in page and "127.0.0.1" in page
     assert SECRET_PATH not in page
     assert SECRET_PATH not in caplog.text and "drgero_sandbox" not in caplog.text
@@ -174,3 +188,189 @@ def test_a_refused_address_changes_nothing_and_keeps_the_form(login_as: Any) -> 
     assert response.status_code == 422
     assert "must start with https://" in response.content.decode()
     assert not TeamWebhook.objects.exists()
+
+
+# The webhook reaches only the outside.
+
+REFUSED_AT_SAVE = [
+    ("https://127.0.0.1:6379/", "loopback"),
+    ("https://localhost:8000/", "loopback"),
+    ("https://169.254.169.254/latest/meta-data/", "link-local"),
+    ("https://10.0.0.1/", "private"),
+    ("https://172.16.5.4/", "private"),
+    ("https://192.168.1.1/", "private"),
+    ("https://[fd00::1]/", "private"),
+    ("https://[fe80::1]/", "link-local"),
+    ("https://100.64.0.1/", "shared"),
+    ("https://224.0.0.1/", "multicast"),
+    ("https://0.0.0.0/", "unspecified"),
+    ("https://[::]/", "unspecified"),
+    ("https://[::ffff:127.0.0.1]/", "loopback"),
+    ("https://[::ffff:169.254.169.254]/", "link-local"),
+    ("https://[2002:a00:1::]/", "private"),  # 6to4 around 10.0.0.1
+    ("https://[64:ff9b::a9fe:a9fe]/", "link-local"),  # NAT64 around 169.254.169.254
+    ("https://240.0.0.1/", "reserved"),
+    ("https://internal.team.example/", "private"),  # a name that resolves inside
+    ("https://metadata.team.example/", "link-local"),
+]
+
+
+@pytest.mark.parametrize(("url", "rule"), REFUSED_AT_SAVE)
+def test_internal_addresses_are_refused_at_save_naming_the_rule(
+    url: str, rule: str, _resolver: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _resolver["internal.team.example"] = "10.1.2.3"
+    _resolver["metadata.team.example"] = "169.254.169.254"
+    _resolver["localhost"] = "127.0.0.1"
+    tried = _no_connections(monkeypatch)
+    problem = webhook_url_problem(url)
+    assert problem is not None and webhook.RULE_WORDS[rule] in problem, problem
+    assert "CONSOLE_WEBHOOK_ALLOW_PRIVATE" in problem
+    assert tried == []
+
+
+def test_a_name_with_one_internal_answer_among_public_ones_is_refused(
+    _resolver: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        webhook,
+        "resolve",
+        lambda host, port: [
+            ipaddress.ip_address("93.184.215.14"),
+            ipaddress.ip_address("10.0.0.7"),
+        ],
+    )
+    assert "private address" in (webhook_url_problem("https://mixed.example.org/x") or "")
+
+
+def test_the_form_refuses_an_internal_address_and_saves_nothing(login_as: Any) -> None:
+    admin = login_as(Role.ADMIN)
+    response = admin.post("/team/webhook/", {"url": "https://169.254.169.254/latest/"})
+    assert response.status_code == 422
+    assert "link-local address" in response.content.decode()
+    assert not TeamWebhook.objects.exists()
+
+
+def test_the_switch_opens_internal_ranges_but_never_link_local(settings: Any) -> None:
+    settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    assert webhook_url_problem("https://10.0.0.1/hook") is None
+    assert webhook_url_problem("https://[fd00::1]/hook") is None
+    assert webhook_url_problem("https://100.64.0.1/hook") is None
+    assert webhook_url_problem("https://169.254.169.254/") is not None
+    assert webhook_url_problem("https://[fe80::1]/") is not None
+    settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE = False
+    assert webhook_url_problem("https://10.0.0.1/hook") is not None
+
+
+def _no_connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Record, and refuse, any connection attempt: the refusals must happen before one."""
+    import urllib3.util.connection
+
+    tried: list[Any] = []
+
+    def connect(address: Any, *args: Any, **kwargs: Any) -> Any:
+        tried.append(address)
+        raise OSError("no connection may be attempted here")
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", connect)
+    monkeypatch.setattr(socket, "create_connection", connect)
+    return tried
+
+
+@pytest.mark.parametrize("answer", ["169.254.169.254", "10.0.0.1", "127.0.0.1", "fd00::1"])
+def test_a_dns_answer_that_turns_internal_after_saving_is_refused_at_send(
+    answer: str,
+    sandbox: SandboxServer,
+    make_member: Any,
+    django_capture_on_commit_callbacks: Any,
+    _resolver: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    admin = make_member("boss", Role.ADMIN, token="drgero_sandbox_full")
+    assert webhook_save(actor=admin, url="https://hooks.example.org/hook") is None
+    _resolver["hooks.example.org"] = answer  # the name now points inside
+    tried = _no_connections(monkeypatch)
+    end_a_run(sandbox, admin, django_capture_on_commit_callbacks)
+    run_queued()
+    delivery = Delivery.objects.get(channel="webhook")
+    assert tried == []
+    assert delivery.state == "pending" and delivery.attempts == 1
+    assert delivery.last_error.startswith("could not deliver: hooks.example.org is a")
+    assert "may not reach" in delivery.last_error
+
+
+def test_the_call_goes_to_the_address_that_was_checked(
+    sandbox: SandboxServer,
+    make_member: Any,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+    _resolver: dict[str, str],
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Resolved once and pinned: a second answer for the same name is never asked for."""
+    port = receiver.server.server_port
+    _resolver["localhost"] = "127.0.0.1"
+    answers = iter(["127.0.0.1"])
+    asked: list[str] = []
+
+    def resolve_once(host: str, port: int) -> list[Any]:
+        asked.append(host)
+        return [ipaddress.ip_address(next(answers, "10.9.9.9"))]
+
+    admin = make_member("boss", Role.ADMIN, token="drgero_sandbox_full")
+    assert webhook_save(actor=admin, url=f"http://localhost:{port}/hook") is None
+    monkeypatch.setattr(webhook, "resolve", resolve_once)
+    end_a_run(sandbox, admin, django_capture_on_commit_callbacks)
+    run_queued()
+    assert asked == ["localhost"]
+    assert receiver.hosts == [f"localhost:{port}"]  # the name travels in Host
+    assert Delivery.objects.get(channel="webhook").state == "sent"
+
+
+def test_a_redirect_to_a_live_local_receiver_is_not_followed(
+    sandbox: SandboxServer,
+    make_member: Any,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    elsewhere = Receiver()
+    try:
+        receiver.redirect_to = elsewhere.url
+        receiver.statuses = [307]
+        admin = make_member("boss", Role.ADMIN, token="drgero_sandbox_full")
+        webhook_save(actor=admin, url=receiver.url)
+        end_a_run(sandbox, admin, django_capture_on_commit_callbacks)
+        run_queued()
+        assert len(receiver.bodies) == 1
+        assert elsewhere.bodies == []  # the live receiver it pointed at got nothing
+        assert Delivery.objects.get(channel="webhook").last_error == "the receiver answered 307"
+    finally:
+        elsewhere.server.shutdown()
+        elsewhere.server.server_close()
+
+
+def test_a_closed_port_and_a_slow_receiver_read_the_same(
+    sandbox: SandboxServer,
+    make_member: Any,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    settings.CONSOLE_WEBHOOK_TIMEOUT = (0.5, 0.3)
+    admin = make_member("boss", Role.ADMIN, token="drgero_sandbox_full")
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        closed = unused.getsockname()[1]
+    webhook_save(actor=admin, url=f"http://127.0.0.1:{closed}/hook")
+    end_a_run(sandbox, admin, django_capture_on_commit_callbacks)
+    run_queued()
+    closed_words = Delivery.objects.get(channel="webhook").last_error
+    Delivery.objects.all().delete()
+    receiver.delay = 1.0
+    webhook_save(actor=admin, url=receiver.url)
+    member = make_member("op2", Role.OPERATOR, token="drgero_sandbox_full")
+    end_a_run(sandbox, member, django_capture_on_commit_callbacks)
+    run_queued()
+    slow_words = Delivery.objects.get(channel="webhook").last_error
+    assert closed_words == slow_words == "could not deliver"

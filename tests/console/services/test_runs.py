@@ -218,6 +218,48 @@ def test_a_later_sync_now_resolves_a_pending_unknown_start(
 
 
 @pytest.mark.django_db
+def test_the_page_of_an_unknown_start_leads_to_the_run_it_became(
+    sandbox: SandboxServer, make_member: Any
+) -> None:
+    from django.test import Client
+
+    user = make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    client = Client()
+    client.force_login(user)
+    model_id = idle_model(sandbox)
+    submission = run_prepare(user=user, model_id=model_id, model_name="M", settings=SETTINGS)
+    sandbox.arm(RUN_POST, method="POST", status=502, apply=True, times=1)
+    sandbox.arm(r"/api/models/[^/]+/fine-tune/runs", method="GET", status=500)
+    assert not run_start(user=user, submission_id=submission.pk).started
+    page = f"/runs/{submission.pk}/"
+    assert client.get(page).status_code == 200  # the unknown start's own page, meanwhile
+    sandbox.state.clear_faults()
+    assert run_sync(user=user, model_id=model_id).ok
+    run_id = RunRecord.objects.get(model_id=model_id).run_id
+    led = client.get(page)
+    assert led.status_code == 302 and led["Location"] == f"/runs/{run_id}/"
+    assert client.get(led["Location"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_page_of_a_start_that_became_no_run_says_so(
+    sandbox: SandboxServer, make_member: Any
+) -> None:
+    from django.test import Client
+
+    user = make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    client = Client()
+    client.force_login(user)
+    model_id = idle_model(sandbox)
+    submission = run_prepare(user=user, model_id=model_id, model_name="M", settings=SETTINGS)
+    RunSubmission.objects.filter(pk=submission.pk).update(state="failed")
+    led = client.get(f"/runs/{submission.pk}/", follow=True)
+    assert led.redirect_chain[-1][0] == f"/models/{model_id}/runs/"
+    assert "did not become a run" in led.content.decode()
+    assert client.get("/runs/00000000-0000-0000-0000-00000000abcd/").status_code == 404
+
+
+@pytest.mark.django_db
 def test_sync_now_needs_the_fine_tune_scope_and_is_audited(
     sandbox: SandboxServer, make_member: Any
 ) -> None:
