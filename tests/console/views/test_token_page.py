@@ -56,6 +56,11 @@ def test_an_htmx_post_renders_only_the_form_partial(login_as, sandbox: SandboxSe
         ("", "Paste your Dr.Gero token"),
         ("abc_123456", "start with drgero_"),
         ("drgero_ abc", "no spaces"),
+        ("drgero_sandbox\u200b_full", "letters, digits, _ and - only"),  # zero-width space
+        ("drgero_sandbox\u00a0full", "letters, digits, _ and - only"),  # non-breaking space
+        ("drgero_sändbox_full", "letters, digits, _ and - only"),
+        ("drgero_sandbox_full\u2019", "letters, digits, _ and - only"),  # a curly quote
+        ("\ufeffdrgero_sandbox_full", "letters, digits, _ and - only"),  # a byte-order mark
     ],
 )
 def test_bad_input_gets_a_clear_message_and_changes_nothing(
