@@ -229,9 +229,19 @@ class DrGeroClient:
 
     def list_runs(self, model_id: str) -> list[Run]:
         """A model's fine-tune runs, as Dr.Gero reports them now."""
+        return self.list_runs_complete(model_id)[0]
+
+    def list_runs_complete(self, model_id: str) -> tuple[list[Run], bool]:
+        """A model's runs, and whether the answer holds all of them.
+
+        The list endpoint's paging is not documented: an answer whose ``total`` says there are
+        more runs than it holds is incomplete, and nothing may be concluded from a run missing
+        from it.
+        """
         body = self._request("GET", "/api/models/{id}/fine-tune/runs", path_args=(model_id,)).body
-        items, _ = unwrap_list(body)
-        return list(parse_list(items, Run.from_api))
+        items, total = unwrap_list(body)
+        runs = list(parse_list(items, Run.from_api))
+        return runs, total is None or total <= len(items)
 
     def start_run(
         self,

@@ -61,6 +61,7 @@ class RunFilterForm(DateRangeForm):
             ("failed", "Failed"),
             ("cancelled", "Cancelled"),
             ("unknown", "Unknown"),
+            ("gone", "No longer in Dr.Gero"),
         ],
     )
     model = forms.ChoiceField(required=False, choices=[("", "Any")], widget=Select)

@@ -13,7 +13,7 @@ class Notice(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     run = models.ForeignKey(RunRecord, null=True, blank=True, on_delete=models.CASCADE)
-    kind = models.CharField(max_length=32)  # run_ended, sync_done, sync_failed
+    kind = models.CharField(max_length=32)  # run_ended, run_gone, sync_done, sync_failed
     level = models.CharField(max_length=16, default="info")  # a Django message level tag
     text = models.TextField()
     url = models.CharField(max_length=300, blank=True)
@@ -23,10 +23,11 @@ class Notice(models.Model):
     class Meta:
         indexes = [models.Index(fields=["user", "seen_at"], name="notice_user_seen")]
         constraints = [
-            # A run's end is told to each member once, however many workers saw it.
+            # A run's end (or its leaving Dr.Gero) is told to each member once, however many
+            # workers saw it.
             models.UniqueConstraint(
                 fields=["user", "run", "kind"],
-                condition=models.Q(kind="run_ended"),
+                condition=models.Q(kind__in=["run_ended", "run_gone"]),
                 name="notice_once_per_run_end",
             )
         ]

@@ -49,6 +49,9 @@ class RunRecord(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     first_seen_at = models.DateTimeField()
     raw = models.JSONField(default=dict)
+    # The first complete read of the model's runs that did not list this queued, running or
+    # unknown run; a later one, an active-sweep interval on, retires it as "gone".
+    missing_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [

@@ -45,11 +45,13 @@ def _confirmed(user: Any) -> bool:
 def account_email_status(user: Any) -> dict[str, Any]:
     """What *Your settings* says of the member's address and of their provider link."""
     from django.conf import settings
+    from django.contrib.auth import get_user_model
 
-    from console.models import ConfirmedEmail, MemberIdentity
-
-    state = ConfirmedEmail.objects.filter(user=user).first()
-    identity = MemberIdentity.objects.filter(user=user).first()
+    member = (  # the address's state and the provider link in one query
+        get_user_model().objects.select_related("console_email", "console_identity").get(pk=user.pk)
+    )
+    state = getattr(member, "console_email", None)
+    identity = getattr(member, "console_identity", None)
     pending = (
         state.sent_at
         if state and user.email and state.pending_email.casefold() == user.email.casefold()

@@ -7,8 +7,11 @@ starts write it. A run seen going from queued or running to an end is told to pe
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -16,11 +19,18 @@ from django.utils import timezone
 
 from console.crypto import TokenUnavailableError
 from console.models import ModelSyncState, RunOrigin, RunRecord, RunTransition
-from console.selectors.mirror import FINAL_CATEGORIES, known_model_name
-from console.services.notices import run_ended
+from console.selectors.mirror import (
+    FINAL_CATEGORIES,
+    WATCHED_CATEGORIES,
+    active_run,
+    known_model_name,
+)
+from console.services.notices import run_ended, run_left_drgero
 from console.services.tokens import NoTokenError, client_for
 from console.vocabulary import status_category
 from drgero_client import DrGeroClient, Run
+
+log = logging.getLogger(__name__)
 
 
 def remember_model(model_id: str, name: str | None = None, *, actor: User | None = None) -> None:
@@ -151,10 +161,89 @@ def _differs(record: RunRecord, key: str, value: Any) -> bool:
 
 def runs_refresh(*, client: DrGeroClient, model_id: str, synced_by: Any = None) -> list[Run]:
     """Read a model's runs (GET; ``models:read`` is enough) into the mirror. Writes no event."""
-    runs = client.list_runs(model_id)
+    runs, complete = client.list_runs_complete(model_id)
     mirror_upsert(model_id=model_id, runs=runs, synced_by=synced_by)
+    runs_reconcile(model_id=model_id, listed=runs, complete=complete)
     ModelSyncState.objects.filter(pk=model_id).update(last_checked_at=timezone.now())
     return runs
+
+
+def runs_reconcile(*, model_id: str, listed: list[Run], complete: bool) -> list[str]:
+    """Retire the model's queued, running or unknown runs that Dr.Gero stopped listing.
+
+    A run missing from a complete list is noted; missing again from a read at least an
+    active-sweep interval later, it is retired as "No longer in Dr.Gero". A run that comes
+    back is forgotten as missing. Returns the ids retired.
+    """
+    now = timezone.now()
+    ids = {run.id for run in listed}
+    watched = RunRecord.objects.filter(model_id=model_id, category__in=WATCHED_CATEGORIES)
+    watched.filter(run_id__in=ids, missing_since__isnull=False).update(missing_since=None)
+    if not complete:
+        return []
+    absent = watched.exclude(run_id__in=ids)
+    absent.filter(missing_since__isnull=True).update(missing_since=now)
+    due = now - timedelta(seconds=float(settings.CONSOLE_SYNC_ACTIVE_SECONDS))
+    retired = []
+    for run_id in absent.filter(missing_since__lte=due).values_list("run_id", flat=True):
+        if run_gone(run_id):
+            retired.append(run_id)
+    return retired
+
+
+def active_run_checked(user: User, model_id: str) -> tuple[RunRecord | None, bool]:
+    """The model's active run, checked with Dr.Gero before a start form refuses on it.
+
+    The mirror alone may hold a run Dr.Gero forgot; when it names one, the model's runs are
+    read (a GET, within the page budget) into the mirror first. Returns the run that still
+    blocks (None when Dr.Gero's complete list no longer shows one active) and whether Dr.Gero
+    could be asked.
+    """
+    from console.services.tokens import member_call
+
+    busy = active_run(model_id)
+    if busy is None:
+        return None, True
+    read = member_call(user, lambda c: c.list_runs_complete(model_id))
+    if read.value is None:
+        return busy, False
+    runs, complete = read.value
+    mirror_upsert(model_id=model_id, runs=runs)
+    runs_reconcile(model_id=model_id, listed=runs, complete=complete)
+    still = active_run(model_id)
+    if still is not None and complete and still.run_id not in {run.id for run in runs}:
+        still = None  # Dr.Gero's complete list no longer has it: it does not block
+    return still, True
+
+
+def run_gone(run_id: str) -> bool:
+    """Mark a run Dr.Gero no longer has as "gone" (a final state of its own), with its
+    transition and one notice to the member who started it. False when it had ended already."""
+    now = timezone.now()
+    with transaction.atomic():
+        record = (
+            RunRecord.objects.select_for_update(of=("self",))
+            .filter(run_id=run_id, category__in=WATCHED_CATEGORIES)
+            .select_related("started_by")
+            .first()
+        )
+        if record is None:
+            return False
+        before = record.category
+        record.category = "gone"
+        record.missing_since = record.missing_since or now
+        record.save(update_fields=["category", "missing_since"])
+        RunTransition.objects.create(
+            run=record,
+            from_status=record.status,
+            to_status=record.status,
+            from_category=before,
+            to_category="gone",
+            seen_at=now,
+        )
+        run_left_drgero(record, last_seen=before)
+    log.info("run %s of model %s is no longer in Dr.Gero", run_id, record.model_id)
+    return True
 
 
 def reading_members() -> list[tuple[Any, DrGeroClient]]:

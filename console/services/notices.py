@@ -111,6 +111,27 @@ def run_ended(record: RunRecord) -> None:
     transaction.on_commit(_enqueue_deliveries)
 
 
+def run_left_drgero(record: RunRecord, *, last_seen: str) -> None:
+    """One notice to the member who started a run that Dr.Gero no longer lists (inside the
+    transaction that retired it). No email or webhook: nothing ended that anyone can act on."""
+    starter = record.started_by if record.origin == RunOrigin.CONSOLE else None
+    if starter is None or not starter.is_active:
+        return
+    name = record.model_name or record.model_id
+    _once(
+        Notice,
+        user=starter,
+        run=record,
+        kind="run_gone",
+        level="warning",
+        text=f"Dr.Gero no longer lists the fine-tune run of {name} that you started (the "
+        f"console last saw it {last_seen}). It is marked “No longer in Dr.Gero”; a new run "
+        "of this model can start.",
+        url=run_url(record),
+        created_at=timezone.now(),
+    )
+
+
 def _email(record: RunRecord, member: User, now: Any) -> None:
     _once(
         Delivery,

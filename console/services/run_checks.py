@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -13,8 +15,8 @@ from console.models import (
 )
 from console.selectors.mirror import known_model_name
 from console.services.audit import Actor, Target, audit_record
-from console.services.drgero import Outcome
-from console.services.mirror import mirror_upsert, remember_model
+from console.services.drgero import Outcome, ProblemKind
+from console.services.mirror import mirror_upsert, remember_model, run_gone
 from console.services.notices import notice_add
 from console.services.runs import resolve_unknown_starts
 from console.services.tokens import member_call
@@ -37,6 +39,8 @@ def run_sync(
     )
     if outcome.problem and outcome.problem.needs_token:
         return outcome
+    if run_id and outcome.problem and outcome.problem.kind == ProblemKind.NOT_FOUND:
+        outcome = _run_not_found(user, model_id, run_id, outcome)
     target = Target("run", run_id, name, model_id) if run_id else Target("model", model_id, name)
     problem = outcome.problem
     runs = outcome.value or []
@@ -63,6 +67,22 @@ def run_sync(
         )
         resolve_unknown_starts(model_id=model_id, runs=runs, user=user, request=request)
     return outcome
+
+
+def _run_not_found(
+    user: User, model_id: str, run_id: str, outcome: Outcome[list[Run]]
+) -> Outcome[list[Run]]:
+    """A 404 for a run: the run is gone when its model is still there (a second, read-only
+    call says which); only a 404 for the model says the model is gone."""
+    model = member_call(user, lambda c: c.get_model(model_id))
+    if model.problem is not None or outcome.problem is None:
+        return outcome  # the model is gone too, or Dr.Gero can't say: the words stay
+    run_gone(run_id)
+    words = (
+        "Dr.Gero does not have this run any more, though the model is still there. The "
+        "console marked the run “No longer in Dr.Gero”; a new run of this model can start."
+    )
+    return Outcome(problem=replace(outcome.problem, message=words))
 
 
 def run_sync_request(*, user: User, model_id: str, run_id: str | None = None) -> None:

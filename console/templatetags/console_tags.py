@@ -71,6 +71,7 @@ STATUS_ICONS = {
     "succeeded": ("✓", "Succeeded", "Succeeded: finished; the model was updated"),
     "failed": ("✗", "Failed", "Failed: ended with an error"),
     "cancelled": ("■", "Cancelled", "Cancelled: stopped before finishing"),
+    "gone": ("∅", "No longer in Dr.Gero", "No longer in Dr.Gero: it stopped listing this run"),
 }
 OUTCOMES = {"succeeded": ("✓", "Succeeded"), "failed": ("✗", "Failed"), "unknown": ("?", "Unknown")}
 

@@ -35,7 +35,7 @@ from console.selectors.runs import (
     runs_csv_lines,
     runs_page,
 )
-from console.services.mirror import remember_model
+from console.services.mirror import active_run_checked, remember_model
 from console.services.models import model_get
 from console.services.run_checks import run_sync_request
 from console.services.runs import (
@@ -179,10 +179,16 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         base = {"model": model, "problem": current.problem}
     else:
         remember_model(model.id, model.name, actor=request.user)
-    busy = active_run(model.id)
-    if busy is not None and request.POST.get("step") != "confirm":
-        # One run at a time: say so, and link to it, before any preview is offered.
-        return _start_screen(request, {**base, "form": None, "busy": busy})
+    if request.POST.get("step") != "confirm":
+        # One run at a time: say so, and link to it, before any preview is offered; but only
+        # once Dr.Gero has confirmed that the run the mirror holds is still going.
+        if base.get("problem") is None:
+            busy, asked = active_run_checked(request.user, model.id)
+        else:  # Dr.Gero is failing already: don't ask it again on this page
+            busy, asked = active_run(model.id), False
+        if busy is not None and asked:
+            return _start_screen(request, {**base, "form": None, "busy": busy})
+        base["busy_unconfirmed"] = busy
     if request.method == "GET":
         initial, note = start_defaults(
             model.id,

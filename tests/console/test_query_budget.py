@@ -41,7 +41,7 @@ BUDGET = {
     "/audit/?outcome=succeeded": 6,
     "/team/": 9,
     "/account/token/": 4,
-    "/account/notifications/": 4,
+    "/account/notifications/": 5,  # + the address's state and the provider link
     "/account/password/": 3,
 }
 
