@@ -142,13 +142,23 @@ def _email(record: RunRecord, member: User, now: Any) -> None:
     )
 
 
+ONCE_KEYS = {Notice: ("user", "run", "kind"), Delivery: ("run", "channel", "recipient")}
+
+
 def _once(model: Any, **fields: Any) -> None:
-    """Create the row unless its unique constraint says it exists (another worker's)."""
+    """Create the row unless its unique constraint says it exists (another worker's).
+
+    Only that duplicate is expected; any other integrity error (a member or run deleted
+    meanwhile) is logged, so a notice is never dropped without a word.
+    """
     try:
         with transaction.atomic():
             model.objects.create(**fields)
     except IntegrityError:
-        pass
+        key = {name: fields[name] for name in ONCE_KEYS[model]}
+        if model.objects.filter(**key).exists():
+            return  # told already, by another writer
+        log.exception("could not record a %s about run %s", model.__name__, fields.get("run"))
 
 
 def _enqueue_deliveries() -> None:
