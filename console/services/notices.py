@@ -9,6 +9,7 @@ Huey. Nothing here ever logs the webhook URL or a token.
 from __future__ import annotations
 
 import logging
+import smtplib
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -291,7 +292,8 @@ def _send_email(delivery: Delivery) -> None:
             None,
             [member.email],
         )
-    except (OSError, Exception) as exc:  # smtplib and socket errors; never the credentials
+    except (smtplib.SMTPException, OSError) as exc:  # what sending mail raises; a programming
+        # error is not a refusal by the mail server and is left to be seen. Never the credentials.
         raise _SendError(
             f"the mail server refused or did not answer ({type(exc).__name__})"
         ) from None

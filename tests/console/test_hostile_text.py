@@ -55,10 +55,10 @@ def test_chat_plain_escapes_ampersands_first() -> None:
     [
         "Billing\r\nBcc: someone@example.org",
         "Line\nbreak",
-        "Tab\there\x00nul\x1b[31m",
+        "Tab\there\x07bell\x1b[31m",
         "Sep\u2028arator\u2029",
         "\u202eevil\u202c and \u200bzero width",
-        "L" * 400,
+        "L" * 300,  # as long as the column holds
     ],
 )
 def test_a_model_name_with_control_characters_never_stops_an_email(
@@ -74,7 +74,7 @@ def test_a_model_name_with_control_characters_never_stops_an_email(
     delivery = Delivery.objects.get(channel="email")
     assert delivery_send(delivery.pk) == "sent"
     subject = mail.outbox[-1].subject
-    assert "\n" not in subject and "\r" not in subject and "\x00" not in subject
+    assert not any(ord(ch) < 32 or ord(ch) == 127 for ch in subject)
     assert "\u202e" not in subject and "\u200b" not in subject
     assert len(subject) <= 120
     assert subject.startswith("Fine-tune run of ")

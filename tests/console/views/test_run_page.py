@@ -58,10 +58,22 @@ def test_a_succeeded_run(sandbox: SandboxServer, operator: Client) -> None:
     assert "operator-member, in the console" in body
     assert "a random sample of 2,500 rows" in body and "Dr.Gero added generated examples" in body
     timeline = re.findall(r'<span class="timeline__what">([^<]+)</span>', body)
-    assert timeline[0] in ("Created", "First seen, queued")
-    assert {"Seen running", "Seen succeeded", "Started training", "Finished: Succeeded"} <= set(
-        timeline
-    )
+    # In time order: the console saw each change at once, and the sandbox's clock (Dr.Gero's
+    # times) was moved on by two hours before the run started training.
+    assert timeline == [
+        "Created",
+        "First seen, queued",
+        "Seen running",
+        "Seen succeeded",
+        "Started training",
+        "Finished: Succeeded",
+    ]
+    from console.selectors.run_page import run_view
+
+    view = run_view(record.run_id)
+    assert view is not None
+    times = [step.at for step in view.timeline]
+    assert times == sorted(times)
     assert re.search(r"\d\d \w{3} \d{4}, \d\d:\d\d UTC", body)  # absolute times, no hover
     assert "run.start" in body  # the audit event that started it
     assert "Run again with these settings" in body
