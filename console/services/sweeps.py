@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.db.models import F
 from django.utils import timezone
 
@@ -222,7 +223,15 @@ def chain_link(name: str, chain_id: str) -> float | None:
     now = timezone.now()
     if not SweepState.objects.filter(name=name, chain_id=chain_id).update(last_started_at=now):
         return None  # a newer chain replaced this one
-    _, delay = sweep_once(name)
+    try:
+        _, delay = sweep_once(name)
+    except DatabaseError as exc:
+        # The database went away mid-sweep (a restart, a dropped connection): what was written
+        # is whole, since each run's change commits with its notices. Start again on a fresh
+        # connection and back off like any failed sweep, so the chain goes on.
+        log.warning("%s sweep lost its database connection: %s", name, type(exc).__name__)
+        connection.close()
+        delay = _record(name, SweepReport(error="The console's database did not answer."))
     due = timezone.now() + timedelta(seconds=delay)
     if not SweepState.objects.filter(name=name, chain_id=chain_id).update(next_due_at=due):
         return None
