@@ -56,6 +56,12 @@ def sweeps_watch() -> None:
 
 
 @db_task()
+def discover_for_member(member_id: int) -> None:
+    """A member saved a token: read what it sees now, not at the next discovery sweep."""
+    sweeps.sweep_member(member_id)
+
+
+@db_task()
 def model_sync(user_id: int, model_id: str, run_id: str | None = None) -> None:
     run_checks.run_sync_perform(user_id=user_id, model_id=model_id, run_id=run_id)
 

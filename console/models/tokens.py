@@ -21,6 +21,9 @@ class DrGeroToken(models.Model):
     capabilities = models.JSONField(default=dict, blank=True)
     # Scopes Dr.Gero refused since the last check (a 403 on a write is remembered here).
     refused_scopes = models.JSONField(default=list, blank=True)
+    # When the worker first read what this token sees (models and their runs); None until then,
+    # while the history says "Reading what your token can see…".
+    read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = "Dr.Gero token"

@@ -26,7 +26,14 @@ from django.db import DatabaseError, connection
 from django.db.models import F
 from django.utils import timezone
 
-from console.models import ModelSyncState, RunRecord, RunSubmission, SubmissionState, SweepState
+from console.models import (
+    DrGeroToken,
+    ModelSyncState,
+    RunRecord,
+    RunSubmission,
+    SubmissionState,
+    SweepState,
+)
 from console.selectors.mirror import WATCHED_CATEGORIES
 from console.services.drgero import explain
 from console.services.mirror import reading_members, remember_model, runs_refresh
@@ -97,6 +104,29 @@ def sweep_discovery(*, bound: int = DISCOVERY_BOUND) -> SweepReport:
             _mark_deleted(set(seen), readers, report)
     except _Stop as stop:
         report.error, report.retry_after = str(stop), stop.retry_after
+    return report
+
+
+def sweep_member(member_id: int, *, bound: int = DISCOVERY_BOUND) -> SweepReport:
+    """What one member's (new) token sees: its models and their runs, at once, so that they
+    need not wait for the next discovery sweep. Marks nothing deleted: one token's list is not
+    the team's."""
+    report = SweepReport()
+    readers = [(m, c) for m, c in reading_members() if m.pk == member_id]
+    if not readers:
+        return report
+    try:
+        seen, _ = _list_models(readers, bound, report)
+        for model_id, (name, members) in seen.items():
+            remember_model(model_id, name)
+            _read_runs(model_id, members[0][1], report)
+    except _Stop as stop:
+        report.error, report.retry_after = str(stop), stop.retry_after
+        log.warning("reading what member %s's token sees failed: %s", member_id, report.error)
+        return report
+    DrGeroToken.objects.filter(user_id=member_id, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
     return report
 
 

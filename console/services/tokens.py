@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
@@ -215,8 +216,10 @@ def token_save(
                 "checked_at": now,
                 "capabilities": checked.value.capabilities,
                 "refused_scopes": [],
+                "read_at": None,
             },
         )
+        transaction.on_commit(lambda: _discover_for(user.pk))
     _forget(user)
     audit_record(
         actor=Actor.of(user),
@@ -231,6 +234,25 @@ def token_save(
         request=request,
     )
     return checked
+
+
+READING_WINDOW = timedelta(minutes=2)  # how long "Reading what your token can see…" may show
+
+
+def _discover_for(user_id: int) -> None:
+    from console import tasks  # the worker reads what the token sees; the page does not wait
+
+    tasks.discover_for_member(user_id)
+
+
+def token_reading(user: User) -> bool:
+    """Whether the worker is still reading what the member's new token sees."""
+    record = token_record(user)
+    return bool(
+        record is not None
+        and record.read_at is None
+        and record.saved_at > timezone.now() - READING_WINDOW
+    )
 
 
 def token_recheck(*, user: User, request: HttpRequest | None = None) -> Outcome[TokenCheck]:

@@ -43,6 +43,7 @@ from console.services.runs import (
     run_sentence,
     run_start,
 )
+from console.services.tokens import token_reading
 from console.views.audit import export_refused
 from console.views.htmx import as_query_dict, redirect_after_success, render_screen
 from console.views.models import abilities, stand_in
@@ -76,7 +77,11 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
-    active = freshness.sync_pending or any(r.category in ("queued", "running") for r in page.runs)
+    active = (
+        freshness.sync_pending
+        or any(r.category in ("queued", "running") for r in page.runs)
+        or (not page.runs and token_reading(request.user))
+    )
     query = filters.as_query()
     if model_id:
         query.pop("model", None)
@@ -91,6 +96,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
         "sync_state": model_sync_state(model_id),
         "freshness": freshness,
+        "reading_token": not page.runs and token_reading(request.user),
         "live": active and not paused,
         "paused": paused and active,
         "poll_seconds": settings.CONSOLE_POLL_SECONDS,

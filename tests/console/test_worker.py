@@ -53,3 +53,22 @@ def test_a_fresh_console_fills_and_follows_a_run_to_its_end(
     # Whichever sweep saw the end first (the active one, or a discovery sweep that came due),
     # it recorded a successful read of Dr.Gero.
     assert SweepState.objects.filter(last_ok_at__isnull=False).exists()
+
+
+def test_a_new_tokens_runs_appear_without_waiting_for_the_discovery_sweep(
+    sandbox: SandboxServer, login_as: Any, worker: Any, settings: Any
+) -> None:
+    """The worker's discovery sweep ran at its start, before any token, and is not due again
+    for an hour: only the read that saving a token asks for can fill the history."""
+    settings.CONSOLE_SYNC_IDLE_SECONDS = 3600
+    client = login_as(Role.VIEWER)
+    until(lambda: SweepState.objects.filter(name="discovery", last_finished_at__isnull=False))
+    assert not RunRecord.objects.exists()
+    saved_at = time.monotonic()
+    client.post("/account/token/", {"token": "drgero_sandbox_full"})
+    expected = {r.id for r in sandbox.state.runs.values() if r.workspace_id == "ws_main"}
+    until(lambda: set(RunRecord.objects.values_list("run_id", flat=True)) >= expected)
+    took = time.monotonic() - saved_at
+    print(f"a new token's runs appeared {took:.2f} s after it was saved")
+    page = client.get("/runs/").content.decode()
+    assert "Reading what your token can see" not in page and "No runs yet" not in page
