@@ -56,7 +56,16 @@ STATUS_SYNONYMS: dict[str, str] = {
     "stopped": "cancelled",
 }
 ACTIVE_CATEGORIES = ("queued", "running")
-CATEGORIES = ("queued", "running", "succeeded", "failed", "cancelled", "unknown", "gone")
+CATEGORIES = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "unknown",
+    "unreadable",
+    "gone",
+)
 CATEGORY_WORDS = {
     "queued": "Queued — waiting for Dr.Gero to start it",
     "running": "Running — training now",
@@ -64,6 +73,7 @@ CATEGORY_WORDS = {
     "failed": "Failed — ended with an error",
     "cancelled": "Cancelled — stopped before finishing",
     "unknown": "Unknown — a status the console does not know, shown as Dr.Gero sent it",
+    "unreadable": "Unknown — no member's token can read this model any more",
     "gone": "No longer in Dr.Gero — Dr.Gero stopped listing this run before it ended",
 }
 

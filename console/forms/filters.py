@@ -61,6 +61,7 @@ class RunFilterForm(DateRangeForm):
             ("failed", "Failed"),
             ("cancelled", "Cancelled"),
             ("unknown", "Unknown"),
+            ("unreadable", "Unknown: no token can read"),
             ("gone", "No longer in Dr.Gero"),
         ],
     )

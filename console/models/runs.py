@@ -122,6 +122,15 @@ class ModelSyncState(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # A member whose token listed the model in the last discovery sweep: only a 404 to a token
+    # that could read it says the model is gone; to others it may be another workspace's.
+    listed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     def __str__(self) -> str:
         return f"sync state of {self.model_name or self.model_id}"

@@ -12,7 +12,7 @@ from console.models import DrGeroToken, ModelSyncState, RunRecord, SweepState
 from console.vocabulary import ACTIVE_CATEGORIES
 
 # A run in one of these may still change: the active sweep reads its model.
-WATCHED_CATEGORIES = (*ACTIVE_CATEGORIES, "unknown")
+WATCHED_CATEGORIES = (*ACTIVE_CATEGORIES, "unknown", "unreadable")
 FINAL_CATEGORIES = ("succeeded", "failed", "cancelled", "gone")
 WORKER_QUIET = timedelta(minutes=5)  # the active sweep starts every 15 s while it runs
 SYNC_WAIT = timedelta(minutes=2)

@@ -22,7 +22,16 @@ from console.vocabulary import dataset_phrase
 
 PAGE_SIZE = 50
 CHART_DAYS = 30
-CHART_ORDER = ("succeeded", "failed", "cancelled", "gone", "running", "queued", "unknown")
+CHART_ORDER = (
+    "succeeded",
+    "failed",
+    "cancelled",
+    "gone",
+    "running",
+    "queued",
+    "unknown",
+    "unreadable",
+)
 
 # sort name → (field, descending). Ties are broken by id in the same direction.
 SORTS: dict[str, tuple[str, bool]] = {

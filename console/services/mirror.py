@@ -20,6 +20,7 @@ from django.utils import timezone
 from console.crypto import TokenUnavailableError
 from console.models import ModelSyncState, RunOrigin, RunRecord, RunTransition
 from console.selectors.mirror import (
+    ACTIVE_CATEGORIES,
     FINAL_CATEGORIES,
     WATCHED_CATEGORIES,
     active_run,
@@ -33,19 +34,30 @@ from drgero_client import DrGeroClient, Run
 log = logging.getLogger(__name__)
 
 
-def remember_model(model_id: str, name: str | None = None, *, actor: User | None = None) -> None:
-    """Note a model the console has seen (for the sweeps) and who last acted on it."""
+def remember_model(
+    model_id: str,
+    name: str | None = None,
+    *,
+    actor: User | None = None,
+    listed_by: User | None = None,
+) -> None:
+    """Note a model the console has seen (for the sweeps), who last acted on it, and a member
+    whose token listed it."""
     defaults: dict[str, Any] = {}
     if name:
         defaults["model_name"] = name
     if actor is not None and getattr(actor, "is_authenticated", False):
         defaults["last_actor"] = actor
+    if listed_by is not None:
+        defaults["listed_by"] = listed_by
     state, created = ModelSyncState.objects.get_or_create(model_id=model_id, defaults=defaults)
     changed: dict[str, Any] = {}
     if name and state.model_name != name:
         changed["model_name"] = name
     if actor is not None and "last_actor" in defaults and state.last_actor_id != actor.pk:
         changed["last_actor"] = actor
+    if listed_by is not None and state.listed_by_id != listed_by.pk:
+        changed["listed_by"] = listed_by
     if not created and changed:
         # Only what differs: every sweep calls this for every model.
         ModelSyncState.objects.filter(pk=model_id).update(**changed)
@@ -214,6 +226,42 @@ def active_run_checked(user: User, model_id: str) -> tuple[RunRecord | None, boo
     if still is not None and complete and still.run_id not in {run.id for run in runs}:
         still = None  # Dr.Gero's complete list no longer has it: it does not block
     return still, True
+
+
+def runs_unreadable(model_id: str) -> int:
+    """No member's token can read this model any more: its queued and running runs become
+    "unknown — no member's token can read this model" (watched still, so that the first token
+    that can read it again brings them up to date). Returns how many changed."""
+    return _recategorise(model_id, ACTIVE_CATEGORIES, "unreadable")
+
+
+def runs_of_deleted_model(model_id: str) -> int:
+    """The model is gone from Dr.Gero, so are its runs that had not ended."""
+    changed = 0
+    for run_id in RunRecord.objects.filter(
+        model_id=model_id, category__in=WATCHED_CATEGORIES
+    ).values_list("run_id", flat=True):
+        changed += run_gone(run_id)
+    return changed
+
+
+def _recategorise(model_id: str, before: tuple[str, ...], after: str) -> int:
+    now = timezone.now()
+    with transaction.atomic():
+        records = list(
+            RunRecord.objects.select_for_update().filter(model_id=model_id, category__in=before)
+        )
+        for record in records:
+            RunTransition.objects.create(
+                run=record,
+                from_status=record.status,
+                to_status=record.status,
+                from_category=record.category,
+                to_category=after,
+                seen_at=now,
+            )
+        RunRecord.objects.filter(pk__in=[r.pk for r in records]).update(category=after)
+    return len(records)
 
 
 def run_gone(run_id: str) -> bool:

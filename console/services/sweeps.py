@@ -36,7 +36,13 @@ from console.models import (
 )
 from console.selectors.mirror import WATCHED_CATEGORIES
 from console.services.drgero import explain
-from console.services.mirror import reading_members, remember_model, runs_refresh
+from console.services.mirror import (
+    reading_members,
+    remember_model,
+    runs_of_deleted_model,
+    runs_refresh,
+    runs_unreadable,
+)
 from console.services.runs import resolve_unknown_starts
 from drgero_client import (
     AuthenticationError,
@@ -95,7 +101,7 @@ def sweep_discovery(*, bound: int = DISCOVERY_BOUND) -> SweepReport:
             report.error = "Dr.Gero refused every member's token the console could use."
             return report
         for model_id, (name, members) in seen.items():
-            remember_model(model_id, name)
+            remember_model(model_id, name, listed_by=_first_listed(model_id, members))
             ModelSyncState.objects.filter(pk=model_id, deleted_at__isnull=False).update(
                 deleted_at=None
             )
@@ -119,7 +125,7 @@ def sweep_member(member_id: int, *, bound: int = DISCOVERY_BOUND) -> SweepReport
         seen, _ = _list_models(readers, bound, report)
         for model_id, (name, members) in seen.items():
             remember_model(model_id, name)
-            _read_runs(model_id, members[0][1], report)
+            _read_runs(model_id, members, report)
     except _Stop as stop:
         report.error, report.retry_after = str(stop), stop.retry_after
         log.warning("reading what member %s's token sees failed: %s", member_id, report.error)
@@ -152,54 +158,85 @@ def _list_models(
     return seen, complete
 
 
-def _preferred(model_id: str, members: list[tuple[Any, DrGeroClient]]) -> DrGeroClient:
+def _first_listed(model_id: str, members: list[tuple[Any, DrGeroClient]]) -> Any:
+    """The member to remember as one whose token lists the model: the one remembered already
+    while they still do (no write each sweep), else the first."""
+    state = ModelSyncState.objects.filter(pk=model_id).only("listed_by_id").first()
+    for member, _ in members:
+        if state and member.pk == state.listed_by_id:
+            return member
+    return members[0][0]
+
+
+def _preferred(
+    model_id: str, members: list[tuple[Any, DrGeroClient]]
+) -> list[tuple[Any, DrGeroClient]]:
+    """The members and their clients, the member who last acted on the model first."""
     state = ModelSyncState.objects.filter(pk=model_id).only("last_actor_id").first()
-    for member, client in members:
-        if state and member.pk == state.last_actor_id:
-            return client
-    return members[0][1]
+    last = state.last_actor_id if state else None
+    return sorted(members, key=lambda pair: pair[0].pk != last)
 
 
-def _read_runs(model_id: str, client: DrGeroClient, report: SweepReport) -> None:
-    report.calls += 1
-    try:
-        runs = runs_refresh(client=client, model_id=model_id)
-    except NotFoundError:
-        ModelSyncState.objects.filter(pk=model_id).update(deleted_at=timezone.now())
+def _read_runs(model_id: str, readers: list[tuple[Any, DrGeroClient]], report: SweepReport) -> None:
+    """Read the model's runs with the first reader that may; a model no reader can read any
+    more keeps its history, and its runs say so instead of showing them running for ever."""
+    not_found: set[int] = set()
+    for member, client in readers:
+        report.calls += 1
+        try:
+            runs = runs_refresh(client=client, model_id=model_id)
+        except NotFoundError:
+            not_found.add(member.pk)  # another workspace's token, or the model is gone
+            continue
+        except DrGeroError as exc:
+            if _member_refused(exc):
+                status = getattr(exc, "status", None)
+                log.warning("model %s: Dr.Gero refused reading its runs (%s)", model_id, status)
+                continue
+            raise _Stop(exc) from None
+        report.models += 1
+        report.runs += len(runs)
+        resolve_unknown_starts(model_id=model_id, runs=runs)
         return
-    except DrGeroError as exc:
-        if _member_refused(exc):
-            status = getattr(exc, "status", None)
-            log.warning("model %s: Dr.Gero refused reading its runs (%s)", model_id, status)
-            return
-        raise _Stop(exc) from None
-    report.models += 1
-    report.runs += len(runs)
-    resolve_unknown_starts(model_id=model_id, runs=runs)
+    _unread(model_id, not_found)
+
+
+def _unread(model_id: str, not_found: set[int]) -> None:
+    """No reader could read the model: gone, when a token that listed it says 404; else
+    unreadable (the member who could read it left, or their token went)."""
+    state = ModelSyncState.objects.filter(pk=model_id).only("listed_by_id").first()
+    if state is not None and state.listed_by_id in not_found:
+        ModelSyncState.objects.filter(pk=model_id).update(deleted_at=timezone.now())
+        runs_of_deleted_model(model_id)
+        log.info("model %s is no longer in Dr.Gero; its history stays", model_id)
+    else:
+        runs_unreadable(model_id)
 
 
 def _mark_deleted(
     seen: set[str], readers: list[tuple[Any, DrGeroClient]], report: SweepReport
 ) -> None:
-    """A known model no token listed is deleted when every reader's GET says 404."""
+    """A known model no token listed is deleted when the GET of a token that listed it says
+    404; when no token that could read it is left, its runs say that no token can."""
     missing = ModelSyncState.objects.filter(deleted_at__isnull=True).exclude(pk__in=seen)
     for model_id in missing.values_list("model_id", flat=True):
-        gone = True
-        for _, client in readers:
+        readable = False
+        not_found: set[int] = set()
+        for member, client in readers:
             report.calls += 1
             try:
                 client.get_model(model_id)
             except NotFoundError:
+                not_found.add(member.pk)
                 continue
             except DrGeroError as exc:
                 if _member_refused(exc):
                     continue
                 raise _Stop(exc) from None
-            gone = False
+            readable = True
             break
-        if gone:
-            ModelSyncState.objects.filter(pk=model_id).update(deleted_at=timezone.now())
-            log.info("model %s is no longer in Dr.Gero; its history stays", model_id)
+        if not readable:
+            _unread(model_id, not_found)
 
 
 def watched_models() -> list[str]:
@@ -224,7 +261,9 @@ def sweep_active() -> SweepReport:
     models = watched_models()
     readers = reading_members() if models else []  # tokens decrypted once per sweep
     if not readers:
-        return report  # nothing to read, or no member can read; the pages say so
+        for model_id in models:
+            runs_unreadable(model_id)  # no member's token at all: the runs say so
+        return report
     try:
         for model_id in models:
             _read_runs(model_id, _preferred(model_id, readers), report)

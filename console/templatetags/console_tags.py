@@ -72,6 +72,11 @@ STATUS_ICONS = {
     "failed": ("✗", "Failed", "Failed: ended with an error"),
     "cancelled": ("■", "Cancelled", "Cancelled: stopped before finishing"),
     "gone": ("∅", "No longer in Dr.Gero", "No longer in Dr.Gero: it stopped listing this run"),
+    "unreadable": (
+        "?",
+        "Unknown — no token can read it",
+        "Unknown: no member's token can read this model any more",
+    ),
 }
 OUTCOMES = {"succeeded": ("✓", "Succeeded"), "failed": ("✗", "Failed"), "unknown": ("?", "Unknown")}
 

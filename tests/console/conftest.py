@@ -59,6 +59,7 @@ def store_token(user: Any, token: str, capabilities: dict | None = None) -> DrGe
             "key_id": key_id,
             "hint": token[-4:],
             "saved_at": timezone.now(),
+            "read_at": timezone.now(),  # a token the worker has read already
             "capabilities": capabilities
             or {"models:read": True, "leaderboards:read": True, "base_models": True},
         },

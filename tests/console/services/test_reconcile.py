@@ -199,3 +199,64 @@ def test_the_start_form_lets_people_choose_when_dr_gero_cannot_be_asked(
     page = client.get(f"/models/{model_id}/runs/new/").content.decode()
     assert "could not be asked just now" in page
     assert 'name="step" value="preview"' in page
+
+
+def test_a_model_no_members_token_can_read_keeps_its_history_and_says_so(
+    sandbox: SandboxServer, operator: Any, make_member: Any
+) -> None:
+    """The member who could read it took their token away; the only token left belongs to
+    another workspace, whose 404 does not mean the model was deleted."""
+    from console.models import DrGeroToken, ModelSyncState
+
+    make_member("elsewhere", Role.VIEWER, token="drgero_sandbox_freeplan")
+    sweep()  # the discovery sweep: the operator's token lists the model
+    model_id, run_id = started(sandbox, operator)
+    sweep()
+    assert ModelSyncState.objects.get(pk=model_id).listed_by_id == operator.pk
+    DrGeroToken.objects.filter(user=operator).delete()
+    sweep("active")
+    record = RunRecord.objects.get(run_id=run_id)
+    assert record.category == "unreadable"
+    assert ModelSyncState.objects.get(pk=model_id).deleted_at is None
+    sweep()  # discovery: not listed by anyone now; still not called deleted
+    assert ModelSyncState.objects.get(pk=model_id).deleted_at is None
+    assert RunRecord.objects.get(run_id=run_id).category == "unreadable"
+    viewer = Client()
+    viewer.force_login(make_member("looker", Role.VIEWER))
+    page = viewer.get(f"/runs/{run_id}/").content.decode()
+    assert "no member&#x27;s token can read this model" in page or "no member's token" in page
+    history = viewer.get(f"/models/{model_id}/runs/").content.decode()
+    assert "Unknown — no token can read it" in history
+    # A token that can read it again brings the run up to date.
+    from tests.console.conftest import store_token
+
+    store_token(operator, "drgero_sandbox_full")
+    sweep("active")
+    assert RunRecord.objects.get(run_id=run_id).category in ("queued", "running")
+
+
+def test_with_no_token_at_all_active_runs_stop_showing_as_running(
+    sandbox: SandboxServer, operator: Any
+) -> None:
+    from console.models import DrGeroToken
+
+    model_id, run_id = started(sandbox, operator)
+    DrGeroToken.objects.all().delete()
+    sweep("active")
+    assert RunRecord.objects.get(run_id=run_id).category == "unreadable"
+
+
+def test_a_model_deleted_in_dr_gero_takes_its_unfinished_runs_with_it(
+    sandbox: SandboxServer, operator: Any
+) -> None:
+    from console.models import ModelSyncState
+
+    sweep()
+    model_id, run_id = started(sandbox, operator)
+    sweep()
+    with sandbox.state.lock:
+        del sandbox.state.models[model_id]
+        del sandbox.state.runs[run_id]
+    sweep("active")
+    assert ModelSyncState.objects.get(pk=model_id).deleted_at is not None
+    assert RunRecord.objects.get(run_id=run_id).category == "gone"
