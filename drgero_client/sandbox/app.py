@@ -69,9 +69,17 @@ REASONS = {
 class SandboxApp:
     """A WSGI callable; ``state`` is open to in-process tests."""
 
-    def __init__(self, state: SandboxState | None = None, *, seed_name: str = "demo") -> None:
+    def __init__(
+        self,
+        state: SandboxState | None = None,
+        *,
+        seed_name: str = "demo",
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
         self.state = state or SandboxState()
         seed(self.state, seed_name)
+        # Called after each change to the world (a write that succeeded, a reset, the clock).
+        self.on_change = on_change
         self.routes: list[tuple[str, re.Pattern[str], Callable[..., Any]]] = []
         for method, pattern, handler in (
             ("GET", r"/healthz", self.healthz),
@@ -98,6 +106,8 @@ class SandboxApp:
         request_id = f"req_{uuid.uuid4().hex[:16]}"
         if path.startswith(CONTROL_PREFIX):
             status, body, headers = self.control(method, path, environ)
+            if method != "GET" and status < 400:
+                self._changed()
             return self._respond(start_response, status, body, headers, request_id)
         try:
             raw = self._read_body(environ)
@@ -119,6 +129,8 @@ class SandboxApp:
             if fault:
                 return self._fault(start_response, fault, request_id, None)
             return self._error(start_response, exc, request_id)
+        if method != "GET" and status < 400:
+            self._changed()
         if fault:
             return self._fault(start_response, fault, request_id, (status, body))
         return self._respond(start_response, status, body, {}, request_id)
@@ -146,6 +158,10 @@ class SandboxApp:
         raise HttpError(404, "Not found", "not_found")
 
     # Helpers.
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         try:

@@ -20,6 +20,14 @@ class SandboxClock:
             elapsed = (time.monotonic() - self._origin_mono) * self.speed + self._offset
         return self._origin_wall + timedelta(seconds=elapsed)
 
+    def run_ahead(self, seconds: float) -> datetime:
+        """From now on, run ``seconds`` ahead of the wall clock (a kept world resuming)."""
+        with self._lock:
+            self._origin_wall = datetime.now(UTC)
+            self._origin_mono = time.monotonic()
+            self._offset = seconds
+        return self.now()
+
     def advance(self, seconds: float) -> datetime:
         """Move time forward, so tests never wait on the wall clock."""
         if seconds < 0:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import sys
 import threading
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.handlers import SimpleHandler
@@ -14,6 +16,7 @@ from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 from drgero_client.client import is_loopback_host
 from drgero_client.sandbox.app import DropConnection, SandboxApp
 from drgero_client.sandbox.clock import SandboxClock
+from drgero_client.sandbox.persist import load, save
 from drgero_client.sandbox.state import Fault, SandboxState
 
 
@@ -99,7 +102,10 @@ class SandboxServer:
         latency_ms: int = 0,
         speed: float = 1.0,
         allow_remote: bool = False,
+        keep_in: str | os.PathLike[str] | None = None,
     ) -> None:
+        """``keep_in``: a file where the world is kept across restarts (the demo's); it is
+        read at start when it exists, and written after every change."""
         if not is_loopback_host(host) and not allow_remote:
             raise ValueError(
                 "the sandbox's control API is unauthenticated; bind it to a loopback address "
@@ -107,12 +113,18 @@ class SandboxServer:
             )
         self.state = SandboxState(clock=SandboxClock(speed))
         self.state.latency_ms = latency_ms
-        self.app = SandboxApp(self.state, seed_name=seed)
+        self.keep_in = Path(keep_in) if keep_in is not None else None
+        self.app = SandboxApp(self.state, seed_name=seed, on_change=self._keep)
+        self.resumed = self.keep_in is not None and load(self.state, self.keep_in)
         self.httpd = _ThreadingServer((host, port), _RequestHandler)
         self.httpd.set_app(self.app)
         self.host = host
         self.port = self.httpd.server_address[1]
         self._thread: threading.Thread | None = None
+
+    def _keep(self) -> None:
+        if self.keep_in is not None:
+            save(self.state, self.keep_in)
 
     @property
     def url(self) -> str:

@@ -262,3 +262,50 @@ def test_the_command_line_serves_the_demo_data() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=5)
+
+
+def test_the_sandbox_keeps_its_world_across_restarts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`make run` → Ctrl-C → `make run` shows what was made: models, runs, schedules, the
+    clock; a reset starts over; an unreadable file starts from the seed."""
+    kept = tmp_path / "sandbox-world.json"
+    schedule = {
+        "run": {"type": "WEEKLY"},
+        "dataset": {"mode": "LIMIT", "limit": {"auto": False, "rows": 500, "algorithm": "LAST_N"}},
+    }
+    with SandboxServer(keep_in=kept) as first:
+        assert not first.resumed
+        made = api(first, "POST", "/api/models", body={"name": "Kept model"}).json()
+        model_id = (made.get("model") or made)["id"]
+        api(first, "PATCH", f"/api/models/{model_id}", body={"fine_tune_schedule": schedule})
+        run = api(
+            first,
+            "POST",
+            f"/api/models/{model_id}/fine-tune/run",
+            body={
+                "dataset_size": {
+                    "mode": "LIMIT",
+                    "limit": {"auto": False, "rows": 100, "algorithm": "LAST_N"},
+                },
+                "create_synthetic_data": False,
+                "hypertuning_enabled": False,
+            },
+        ).json()
+        run_id = (run.get("run") or run)["id"]
+        requests.post(first.url + "/__sandbox__/clock", json={"advance": 3600}, timeout=5)
+        ahead = first.state.clock.now()
+    with SandboxServer(keep_in=kept) as second:  # a new process's sandbox, the same file
+        assert second.resumed
+        model = api(second, "GET", f"/api/models/{model_id}").json()
+        assert (model.get("model") or model)["name"] == "Kept model"
+        assert (model.get("model") or model)["fine_tune_schedule"] == schedule
+        runs = api(second, "GET", f"/api/models/{model_id}/fine-tune/runs").json()["runs"]
+        assert [r["id"] for r in runs] == [run_id]
+        assert runs[0]["status"] == "SUCCEEDED"  # the hour it was moved on stays moved on
+        assert second.state.clock.now() >= ahead
+        requests.post(second.url + "/__sandbox__/reset", json={}, timeout=5)
+        assert api(second, "GET", f"/api/models/{model_id}").status_code == 404
+    with SandboxServer(keep_in=kept) as third:
+        assert third.resumed and model_id not in third.state.models  # the reset was kept
+    kept.write_text("{not json")
+    with SandboxServer(keep_in=kept) as fourth:
+        assert not fourth.resumed and fourth.state.models  # the demo seed

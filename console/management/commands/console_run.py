@@ -30,10 +30,16 @@ class Command(BaseCommand):
             # In-process, on a daemon thread: Ctrl-C stops the console and the sandbox at once.
             # Demo mode's own settings (console/settings/demo.py).
             port_ = getattr(settings, "SANDBOX_PORT")  # noqa: B009
-            sandbox = SandboxServer("127.0.0.1", port_, seed="demo").start()
+            # The sandbox keeps its world in CONSOLE_VAR_DIR, so a restart shows what was made.
+            kept = settings.VAR_DIR / "sandbox-world.json"
+            sandbox = SandboxServer("127.0.0.1", port_, seed="demo", keep_in=kept).start()
             account = getattr(settings, "DEMO_ACCOUNT")  # noqa: B009
             demo_account_ensure(**account)
-            self.stdout.write(f"Dr.Gero sandbox: {sandbox.url} (demo data)")
+            self.stdout.write(
+                f"Dr.Gero sandbox: {sandbox.url} "
+                + ("(the demo world as it was left)" if sandbox.resumed else "(demo data)")
+                + f"; it is kept in {kept}, and POST {sandbox.url}/__sandbox__/reset starts over"
+            )
             self.stdout.write(
                 f"Console: http://127.0.0.1:{port}/  — log in as "
                 f"{account['username']} / {account['password']} (an Admin)"
