@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
 
-.PHONY: run run-sso test lint chromium bench fuzz chaos screenshots clean
+.PHONY: run run-sso test lint chromium bench fuzz chaos soak screenshots clean
 
 # requirements.lock pins what the console runs on (the Dockerfile installs exactly it);
 # requirements-test.lock pins the test tools on top.
@@ -53,6 +53,12 @@ fuzz: $(STAMP)
 
 chaos: $(STAMP)
 	$(PY) -m bench.chaos
+
+# The deployment a team runs (PostgreSQL, Redis, two web replicas behind a proxy, two workers)
+# under faults for SOAK_MINUTES (10), with kills; its figures go into docs/benchmarks.md.
+# Needs PostgreSQL on 127.0.0.1 (SOAK_DATABASE_URL) and redis-server on the PATH.
+soak: $(STAMP)
+	$(PY) -m bench.soak
 
 screenshots: $(STAMP) chromium
 	$(PY) docs/make_screenshots.py

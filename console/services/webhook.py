@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -204,7 +205,9 @@ def post_json(url: str, document: dict[str, Any]) -> int:
             server_hostname=host,
             assert_hostname=host,
             cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
+            # The CA bundle requests itself would use: REQUESTS_CA_BUNDLE (a company CA, or
+            # the soak run's own), else certifi's.
+            ca_certs=os.environ.get("REQUESTS_CA_BUNDLE") or certifi.where(),
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 import uuid
@@ -97,7 +98,8 @@ class Fault:
     kind: ``status`` (answer ``status`` with ``body`` and ``headers``), ``nonjson`` (a 200 that
     is not JSON), ``delay`` (sleep ``delay_s``, then answer), ``drop`` (close the connection
     without answering). With ``apply`` the real action happens first, then the fault.
-    ``times`` is how many requests it hits (None: until cleared).
+    ``times`` is how many requests it hits (None: until cleared); ``chance`` the share of
+    matching requests it hits (1.0: every one), for soak runs that fail one call in ten.
     """
 
     path: str
@@ -109,11 +111,14 @@ class Fault:
     delay_s: float = 0.0
     times: int | None = None
     apply: bool = False
+    chance: float = 1.0
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method:
             return False
-        return re.fullmatch(self.path, path) is not None
+        if re.fullmatch(self.path, path) is None:
+            return False
+        return self.chance >= 1.0 or random.random() < self.chance  # noqa: S311  (not security)
 
 
 @dataclass
