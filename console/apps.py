@@ -9,4 +9,6 @@ class ConsoleConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from console import checks, signals  # noqa: F401  (registers checks and receivers)
+        # Checks, signal receivers, and the tasks behind console.jobs (so that services can hand
+        # work to the worker without importing it).
+        from console import checks, signals, tasks  # noqa: F401

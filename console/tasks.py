@@ -17,6 +17,7 @@ from huey import crontab
 from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 from huey.exceptions import TaskLockedException
 
+from console import jobs
 from console.services import notices, run_checks, sweeps
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,14 @@ def sweeps_watch() -> None:
         deliver(delivery_id)
 
 
+@jobs.does(jobs.DISCOVER_FOR_MEMBER)
 @db_task()
 def discover_for_member(member_id: int) -> None:
     """A member saved a token: read what it sees now, not at the next discovery sweep."""
     sweeps.sweep_member(member_id)
 
 
+@jobs.does(jobs.MODEL_SYNC)
 @db_task()
 def model_sync(user_id: int, model_id: str, run_id: str | None = None) -> None:
     run_checks.run_sync_perform(user_id=user_id, model_id=model_id, run_id=run_id)
@@ -74,6 +77,7 @@ def deliver(delivery_id: int) -> None:
     notices.delivery_send(delivery_id)
 
 
+@jobs.does(jobs.DELIVERIES_FLUSH)
 @db_task()
 def deliveries_flush() -> None:
     for delivery_id in notices.deliveries_due():

@@ -6,10 +6,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
 
-from console.roles import ROLE_CAN, Role, remember_role, role_of
-from console.services.team import active_admins, role_label
-from console.services.tokens import remember_token_records, token_status
+from console.roles import GROUP_ROLES, ROLE_CAN, Role, remember_role, role_of
+from console.selectors.tokens import remember_token_records, token_status
+
+ROLE_GROUP = {role: name for name, role in GROUP_ROLES.items()}
+
+
+def role_label(user: User) -> str:
+    role = role_of(user)
+    return role.label if role else "No role"
+
+
+def active_admins() -> QuerySet[User]:
+    """The team's active Admins; superusers count as Admins."""
+    users = get_user_model().objects.filter(is_active=True)
+    admins = users.filter(groups__name=ROLE_GROUP[Role.ADMIN]) | users.filter(is_superuser=True)
+    return admins.distinct()
 
 
 def team_members() -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from console import jobs
 from console.crypto import TokenUnavailableError, decrypt_secret, encrypt_secret
 from console.models import (
     Delivery,
@@ -109,7 +110,7 @@ def run_ended(record: RunRecord) -> None:
         _once(
             Delivery, run=record, channel=DeliveryChannel.WEBHOOK, recipient="team", created_at=now
         )
-    transaction.on_commit(_enqueue_deliveries)
+    jobs.later(jobs.DELIVERIES_FLUSH)
 
 
 def run_left_drgero(record: RunRecord, *, last_seen: str) -> None:
@@ -160,12 +161,6 @@ def _once(model: Any, **fields: Any) -> None:
         if model.objects.filter(**key).exists():
             return  # told already, by another writer
         log.exception("could not record a %s about run %s", model.__name__, fields.get("run"))
-
-
-def _enqueue_deliveries() -> None:
-    from console import tasks  # tasks call services; this one hands work back to the worker
-
-    tasks.deliveries_flush()
 
 
 # In-app notices.

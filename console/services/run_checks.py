@@ -6,10 +6,10 @@ from dataclasses import replace
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from console import jobs
 from console.models import (
     ModelSyncState,
 )
@@ -87,11 +87,9 @@ def _run_not_found(
 
 def run_sync_request(*, user: User, model_id: str, run_id: str | None = None) -> None:
     """Ask the worker to check Dr.Gero for this model (or run); the pages show it pending."""
-    from console import tasks  # the worker does the call; pages never wait on it
-
     remember_model(model_id, actor=user)
     ModelSyncState.objects.filter(pk=model_id).update(sync_requested_at=timezone.now())
-    transaction.on_commit(lambda: tasks.model_sync(user.pk, model_id, run_id))
+    jobs.later(jobs.MODEL_SYNC, user.pk, model_id, run_id)  # pages never wait on the call
 
 
 def run_sync_perform(*, user_id: int, model_id: str, run_id: str | None = None) -> None:

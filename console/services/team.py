@@ -9,17 +9,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 from django.contrib.auth.tokens import default_token_generator
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from console.roles import GROUP_ROLES, Role, role_of
+from console.selectors.team import ROLE_GROUP, active_admins, role_label
 from console.services.audit import SYSTEM, Actor, Target, audit_record
 from console.services.emails import email_mark_confirmed
-
-ROLE_GROUP = {role: name for name, role in GROUP_ROLES.items()}
 
 
 class TeamRuleError(Exception):
@@ -42,20 +40,8 @@ def set_role_groups(user: User, role: Role | None) -> None:
         del user._console_role
 
 
-def role_label(user: User) -> str:
-    role = role_of(user)
-    return role.label if role else "No role"
-
-
 def _member_target(user: User) -> Target:
     return Target("member", str(user.pk), user.get_username())
-
-
-def active_admins() -> QuerySet[User]:
-    """The team's active Admins; superusers count as Admins."""
-    users = get_user_model().objects.filter(is_active=True)
-    admins = users.filter(groups__name=ROLE_GROUP[Role.ADMIN]) | users.filter(is_superuser=True)
-    return admins.distinct()
 
 
 def active_admin_count(*, excluding: Any = None) -> int:

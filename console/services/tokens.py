@@ -15,8 +15,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from console import jobs
 from console.crypto import TokenUnavailableError, decrypt_token, encrypt_token
 from console.models import DrGeroToken
+from console.selectors.tokens import (
+    forget_token_record,
+    token_record,
+)
 from console.services.audit import Actor, Target, audit_record
 from console.services.drgero import (
     NO_TOKEN,
@@ -40,29 +45,6 @@ T = TypeVar("T")
 CHECKED_SCOPES = ("models:read", "leaderboards:read", "base_models")
 TOKEN_PREFIX = "drgero_"  # noqa: S105  (a prefix, not a secret)
 MAX_TOKEN_LENGTH = 512
-
-
-_MEMO = "_console_token_record"
-
-
-def token_record(user: User) -> DrGeroToken | None:
-    """The member's stored token row, read once per request (kept on the user object, which
-    lives as long as the request). Writes below forget it."""
-    if not hasattr(user, _MEMO):
-        setattr(user, _MEMO, DrGeroToken.objects.filter(user=user).first())
-    return getattr(user, _MEMO)
-
-
-def remember_token_records(users: list[User]) -> None:
-    """Read the token rows of many members in one query (the Team page's list)."""
-    found = {t.user_id: t for t in DrGeroToken.objects.filter(user__in=users)}
-    for user in users:
-        setattr(user, _MEMO, found.get(user.pk))
-
-
-def _forget(user: User) -> None:
-    if hasattr(user, _MEMO):
-        delattr(user, _MEMO)
 
 
 class NoTokenError(Exception):
@@ -219,8 +201,8 @@ def token_save(
                 "read_at": None,
             },
         )
-        transaction.on_commit(lambda: _discover_for(user.pk))
-    _forget(user)
+        jobs.later(jobs.DISCOVER_FOR_MEMBER, user.pk)
+    forget_token_record(user)
     audit_record(
         actor=Actor.of(user),
         action="token.set",
@@ -237,12 +219,6 @@ def token_save(
 
 
 READING_WINDOW = timedelta(minutes=2)  # how long "Reading what your token can see…" may show
-
-
-def _discover_for(user_id: int) -> None:
-    from console import tasks  # the worker reads what the token sees; the page does not wait
-
-    tasks.discover_for_member(user_id)
 
 
 def token_reading(user: User) -> bool:
@@ -268,7 +244,7 @@ def token_recheck(*, user: User, request: HttpRequest | None = None) -> Outcome[
         DrGeroToken.objects.filter(pk=record.pk).update(
             checked_at=timezone.now(), capabilities=checked.value.capabilities, refused_scopes=[]
         )
-        _forget(user)
+        forget_token_record(user)
     audit_record(
         actor=Actor.of(user),
         action="token.check",
@@ -287,7 +263,7 @@ def token_remove(
 ) -> bool:
     """Delete the member's token; ``actor`` is who did it (the member, or an Admin)."""
     deleted, _ = DrGeroToken.objects.filter(user=user).delete()
-    _forget(user)
+    forget_token_record(user)
     if deleted:
         audit_record(
             actor=Actor.of(actor or user),
@@ -297,18 +273,6 @@ def token_remove(
             request=request,
         )
     return bool(deleted)
-
-
-def token_status(user: User) -> str:
-    """``set``, ``missing`` or ``needs re-entry`` — never the token itself."""
-    record = token_record(user)
-    if record is None:
-        return "missing"
-    try:
-        decrypt_token(record.ciphertext, user_id=user.pk)
-    except TokenUnavailableError:
-        return "needs re-entry"
-    return "set"
 
 
 @sensitive_variables("token")
@@ -330,7 +294,7 @@ def token_note_refusal(*, user: User, scope: str | None) -> None:
         DrGeroToken.objects.filter(pk=record.pk).update(
             refused_scopes=[*record.refused_scopes, scope]
         )
-        _forget(user)
+        forget_token_record(user)
 
 
 def _target(user: User) -> Target:

@@ -15,15 +15,14 @@ from console.htmx import HtmxHttpRequest
 from console.middleware import MEMBER_THEME, MEMBER_ZONE
 from console.roles import Role, requires
 from console.selectors.team import account_email_status
+from console.selectors.tokens import token_record, token_status
 from console.services.emails import Confirmation, confirmation_send, confirmation_use
 from console.services.notices import member_settings, member_settings_save
 from console.services.tokens import (
     capability_sentences,
     token_recheck,
-    token_record,
     token_remove,
     token_save,
-    token_status,
 )
 from console.views.htmx import redirect_after_success, render_screen
 

@@ -22,6 +22,7 @@ from console.selectors.mirror import (
     model_recent_runs,
     model_sync_state,
 )
+from console.selectors.tokens import token_record
 from console.services.drgero import Problem
 from console.services.mirror import remember_model
 from console.services.models import (
@@ -39,7 +40,6 @@ from console.services.models import (
     models_page,
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
-from console.services.tokens import token_record
 from console.views.htmx import redirect_after_success, render_screen
 
 

@@ -9,13 +9,13 @@ from django.test import override_settings
 from console.crypto import TokenUnavailableError, decrypt_token, encrypt_token
 from console.models import AuditEvent, DrGeroToken
 from console.roles import Role
+from console.selectors.tokens import token_status
 from console.services.tokens import (
     client_for,
     token_check,
     token_recheck,
     token_remove,
     token_save,
-    token_status,
 )
 from console.settings.keys import new_keyring_entry, parse_keyring
 from drgero_client.sandbox import SandboxServer
