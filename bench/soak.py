@@ -236,7 +236,7 @@ from console.models import MemberSettings
 from console.roles import Role
 from console.services.team import set_role_groups
 from console.services.tokens import token_save
-from console.services.notices import webhook_save
+from console.services.webhook import webhook_save
 people = json.loads({people!r})
 for p in people:
     user, _ = get_user_model().objects.get_or_create(username=p["name"])

@@ -18,7 +18,7 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, on_startup
 from huey.exceptions import TaskLockedException
 
 from console import jobs
-from console.services import notices, run_checks, sweeps
+from console.services import deliveries, run_checks, sweeps
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ def sweeps_start() -> None:
 @db_periodic_task(crontab(minute="*"))
 def sweeps_watch() -> None:
     _start_chains(restart_all=False)
-    for delivery_id in notices.deliveries_due(older_than=notices.LOST_ENQUEUE):
+    for delivery_id in deliveries.deliveries_due(older_than=deliveries.LOST_ENQUEUE):
         deliver(delivery_id)
 
 
@@ -74,13 +74,13 @@ def model_sync(user_id: int, model_id: str, run_id: str | None = None) -> None:
     retry_delay=settings.CONSOLE_WEBHOOK_RETRY_SECONDS,
 )
 def deliver(delivery_id: int) -> None:
-    notices.delivery_send(delivery_id)
+    deliveries.delivery_send(delivery_id)
 
 
 @jobs.does(jobs.DELIVERIES_FLUSH)
 @db_task()
 def deliveries_flush() -> None:
-    for delivery_id in notices.deliveries_due():
+    for delivery_id in deliveries.deliveries_due():
         deliver(delivery_id)
 
 

@@ -12,8 +12,8 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from console.forms.fields import Select, choice_field
 from console.roles import Role
-from console.services.notices import webhook_url_problem
 from console.services.tokens import validate_token_text
+from console.services.webhook import webhook_url_problem
 
 EMAIL_MAX = 254  # what the column holds, and what an address may be (RFC 5321)
 EMAIL_TOO_LONG = "An email address is at most 254 characters."

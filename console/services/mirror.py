@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from console.crypto import TokenUnavailableError
@@ -130,13 +130,10 @@ def mirror_upsert(
                 )
             record = existing.get(run.id)
             before_status, before_category = "", ""
+            created = False
             if record is None:
-                fields.setdefault("origin", RunOrigin.EXTERNAL)
-                fields.setdefault("created_at", now)
-                record = RunRecord.objects.create(
-                    run_id=run.id, model_id=run.model_id or model_id, first_seen_at=now, **fields
-                )
-            else:
+                record, created = _first_seen(run, model_id, now, fields)
+            if not created:  # recorded before, or by another writer a moment ago
                 before_status, before_category = record.status, record.category
                 changed = {k: v for k, v in fields.items() if _differs(record, k, v)}
                 if changed:
@@ -162,6 +159,25 @@ def mirror_upsert(
         for record in ended:
             run_ended(record)
     return records
+
+
+def _first_seen(
+    run: Run, model_id: str, now: Any, fields: dict[str, Any]
+) -> tuple[RunRecord, bool]:
+    """Record a run seen for the first time. A row lock cannot guard a row that does not exist
+    yet, so two writers may both find it new: the second's insert waits for the first to commit
+    and fails on the unique run id, and it then locks and goes on with the first one's row."""
+    try:
+        with transaction.atomic():
+            record = RunRecord.objects.create(
+                run_id=run.id,
+                model_id=run.model_id or model_id,
+                first_seen_at=now,
+                **{"origin": RunOrigin.EXTERNAL, "created_at": now, **fields},
+            )
+        return record, True
+    except IntegrityError:
+        return RunRecord.objects.select_for_update(of=("self",)).get(run_id=run.id), False
 
 
 def _differs(record: RunRecord, key: str, value: Any) -> bool:

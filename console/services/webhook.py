@@ -28,9 +28,17 @@ from urllib.parse import urlsplit
 import certifi
 import urllib3
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
+
+from console.crypto import encrypt_secret
+from console.models import Delivery, DeliveryChannel, DeliveryState, TeamWebhook
+from console.services.audit import Actor, Target, audit_record
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -234,3 +242,71 @@ def post_json(url: str, document: dict[str, Any]) -> int:
     finally:
         pool.close()
     return int(response.status)
+
+
+# The team's webhook: saved encrypted by an Admin, shown back only by its host.
+
+WEBHOOK_BINDING = ("webhook", "team")
+
+
+def webhook_url_problem(url: str) -> str | None:
+    """Why a webhook address cannot be saved, in plain words; None when it can."""
+    return url_problem(url)
+
+
+@sensitive_variables("url")
+def webhook_save(*, actor: User, url: str, request: HttpRequest | None = None) -> str | None:
+    """Save the team webhook (encrypted); returns a problem in words, or None."""
+    problem = url_problem(url)
+    if problem:
+        return problem
+    value, key_id = encrypt_secret(url, binding=WEBHOOK_BINDING)
+    host = urlsplit(url).hostname or ""
+    with transaction.atomic():
+        TeamWebhook.objects.update_or_create(
+            pk=1,
+            defaults={
+                "ciphertext": value,
+                "key_id": key_id,
+                "host": host[:255],
+                "saved_by": actor,
+                "saved_at": timezone.now(),
+            },
+        )
+        audit_record(
+            actor=Actor.of(actor),
+            action="team.webhook_set",
+            outcome="succeeded",
+            target=Target("webhook", "team", host),
+            changes={"host": host},
+            request=request,
+        )
+    return None
+
+
+def webhook_remove(*, actor: User, request: HttpRequest | None = None) -> bool:
+    with transaction.atomic():
+        deleted, _ = TeamWebhook.objects.filter(pk=1).delete()
+        if deleted:
+            audit_record(
+                actor=Actor.of(actor),
+                action="team.webhook_remove",
+                outcome="succeeded",
+                target=Target("webhook", "team", ""),
+                request=request,
+            )
+    return bool(deleted)
+
+
+def webhook_status() -> dict[str, Any]:
+    """What the Team page shows Admins: where it goes, and recent failures."""
+    hook = TeamWebhook.objects.filter(pk=1).first()
+    recent = Delivery.objects.filter(channel=DeliveryChannel.WEBHOOK).order_by("-pk")
+    failing = list(
+        recent.exclude(last_error="").exclude(state=DeliveryState.SENT).select_related("run")[:5]
+    )
+    return {
+        "webhook": hook,
+        "webhook_failures": failing,
+        "webhook_last_sent": recent.filter(state=DeliveryState.SENT).first(),
+    }

@@ -17,7 +17,7 @@ from console.roles import Role, requires
 from console.selectors.team import account_email_status
 from console.selectors.tokens import token_record, token_status
 from console.services.emails import Confirmation, confirmation_send, confirmation_use
-from console.services.notices import member_settings, member_settings_save
+from console.services.member_settings import member_settings, member_settings_save
 from console.services.tokens import (
     capability_sentences,
     token_recheck,

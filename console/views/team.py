@@ -20,7 +20,6 @@ from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.roles import Role, requires
 from console.selectors.team import role_change, role_managed_by_provider, team_members
-from console.services.notices import webhook_remove, webhook_save, webhook_status
 from console.services.team import (
     TeamRuleError,
     member_add,
@@ -28,6 +27,7 @@ from console.services.team import (
     member_set_role,
     role_label,
 )
+from console.services.webhook import webhook_remove, webhook_save, webhook_status
 from console.views.htmx import redirect_after_success, render_screen
 
 

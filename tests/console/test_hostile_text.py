@@ -11,7 +11,8 @@ from django.core import mail
 
 from console.models import Delivery, MemberSettings, RunRecord
 from console.roles import Role
-from console.services.notices import delivery_send, run_ended, webhook_document
+from console.services.deliveries import delivery_send, webhook_document
+from console.services.notices import run_ended
 from console.vocabulary import chat_plain, one_line
 
 pytestmark = pytest.mark.django_db

@@ -92,7 +92,7 @@ def test_a_lost_enqueue_is_sent_again_exactly_once(
     tasks.sweeps_watch.call_local()
     assert "deliver" not in queued_names()  # not yet: the flush may still be on its way
     Delivery.objects.filter(pk=delivery.pk).update(
-        created_at=timezone.now() - tasks.notices.LOST_ENQUEUE - timedelta(seconds=1)
+        created_at=timezone.now() - tasks.deliveries.LOST_ENQUEUE - timedelta(seconds=1)
     )
     tasks.sweeps_watch.call_local()
     assert queued_names().count("deliver") == 1

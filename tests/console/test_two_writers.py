@@ -32,9 +32,11 @@ from django.db.models.query import QuerySet
 from console.models import Delivery, MemberSettings, Notice, RunRecord, RunTransition
 from console.roles import Role
 from console.services import mirror
-from console.services.notices import delivery_send, run_ended, webhook_save
+from console.services.deliveries import delivery_send
+from console.services.notices import run_ended
 from console.services.run_checks import run_sync
 from console.services.runs import RunSettings, run_prepare, run_start
+from console.services.webhook import webhook_save
 from drgero_client.sandbox import SandboxServer
 from tests.console.worker import sweep
 
@@ -259,3 +261,22 @@ def test_an_unexpected_integrity_error_is_logged_not_dropped(
     finally:
         Notice.objects.create = real_create  # type: ignore[method-assign]
     assert "could not record a Notice" in caplog.text
+
+
+def test_two_writers_seeing_a_new_run_at_once_record_it_once(
+    sandbox: SandboxServer, starter: Any, racing_upserts: Any
+) -> None:
+    """A row lock cannot guard a row that does not exist yet: both writers find the run new,
+    and the second's insert must give way to the first's row, not fail the sweep."""
+    model_id = sandbox.state.add_model("ws_main", name="Fresh")["id"]
+    run_id = sandbox.state.add_run(model_id).id
+    racing_upserts["run_id"] = run_id
+    reports = both(
+        lambda: sweep("discovery"),
+        lambda: run_sync(user=starter, model_id=model_id),
+    )
+    assert reports[0].ok, reports[0].error
+    assert reports[1].ok, reports[1].problem
+    record = RunRecord.objects.get(run_id=run_id)
+    first = RunTransition.objects.filter(run=record, from_category="")
+    assert first.count() == 1

@@ -18,8 +18,8 @@ from django.test import Client
 from console.models import Delivery, TeamWebhook
 from console.roles import Role
 from console.services import webhook
-from console.services.notices import webhook_save, webhook_url_problem
 from console.services.runs import RunSettings, run_prepare, run_start
+from console.services.webhook import webhook_save, webhook_url_problem
 from drgero_client.sandbox import SandboxServer
 from tests.console.worker import run_queued, run_scheduled, sweep
 
