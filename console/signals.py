@@ -50,7 +50,7 @@ def keep_sqlite_files_private(sender: Any, connection: Any, **kwargs: Any) -> No
 
 
 # A password that did not sign anyone in is an audit event (`account.sign_in`, failed); a
-# successful sign-in is recorded by the view that signed the member in (console.sign_in).
+# successful sign-in is recorded by the view that signed the member in (console/signin/audit.py).
 
 
 @receiver(user_login_failed)
@@ -58,8 +58,9 @@ def audit_failed_password(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
 ) -> None:
     if "username" not in credentials:
-        return  # the identity provider's refusals are recorded with their reason in console.oidc
-    from console.sign_in import sign_in_refused
+        # The identity provider's refusals are recorded with their reason by signin/provider.py.
+        return
+    from console.signin.audit import sign_in_refused
 
     name = str(credentials.get("username") or "")[:150]
     sign_in_refused(request, method="password", reason="wrong username or password", name=name)

@@ -3,11 +3,11 @@
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path, register_converter
 
-from console import oidc
+from console.signin import provider
+from console.signin import views as auth
 from console.views import (
     account,
     audit,
-    auth,
     health,
     home,
     models,
@@ -39,10 +39,10 @@ register_converter(DrGeroIdConverter, "drgero_id")
 console_patterns = [
     path("", home.home, name="home"),
     path("login/", auth.LoginView.as_view(), name="login"),
-    path("login/oidc/", login_not_required(oidc.ProviderSignIn.as_view()), name="oidc-login"),
+    path("login/oidc/", login_not_required(provider.ProviderSignIn.as_view()), name="oidc-login"),
     path(
         "login/oidc/callback/",
-        login_not_required(oidc.ProviderCallback.as_view()),
+        login_not_required(provider.ProviderCallback.as_view()),
         name="oidc-callback",
     ),
     path("logout/", auth.LogoutView.as_view(), name="logout"),

@@ -4,7 +4,8 @@ An address counts as confirmed when an Admin gave it in an invitation, the ident
 vouched for it when it made the account, or the member followed the link the console mailed to
 it. The link is signed by ``django.core.signing`` (it expires) and carries a one-use value kept
 beside the address it confirms, so it works once, for that member and that address only. Only
-a confirmed address is used to link a provider sign-in to an existing account (``console.oidc``).
+a confirmed address is used to link a provider sign-in to an existing account
+(``console/signin/entry.py``).
 """
 
 from __future__ import annotations

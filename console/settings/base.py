@@ -197,7 +197,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "console.auth_backend.MemberBackend",
+    "console.signin.backends.MemberBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -419,7 +419,7 @@ if CONSOLE_OIDC_ISSUER:
     # Log-out is a form whose answer sends the browser on to the provider's end-session
     # endpoint; the browser checks that redirect against form-action.
     CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [SELF, origin_of(CONSOLE_OIDC_ISSUER)]
-    AUTHENTICATION_BACKENDS.append("console.oidc.ProviderBackend")
+    AUTHENTICATION_BACKENDS.append("console.signin.provider.ProviderBackend")
     OIDC_RP_CLIENT_ID = require("CONSOLE_OIDC_CLIENT_ID")
     OIDC_RP_CLIENT_SECRET = require("CONSOLE_OIDC_CLIENT_SECRET")
     OIDC_RP_SIGN_ALGO = "RS256"

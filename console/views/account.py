@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import oidc
 from console.forms import NotificationsForm, TokenForm
 from console.htmx import HtmxHttpRequest
 from console.middleware import MEMBER_THEME, MEMBER_ZONE
@@ -24,6 +23,7 @@ from console.services.tokens import (
     token_remove,
     token_save,
 )
+from console.signin import entry, provider
 from console.views.htmx import redirect_after_success, render_screen
 
 
@@ -166,10 +166,10 @@ def email_confirm(request: HtmxHttpRequest, token: str) -> HttpResponse:
 def account_link(request: HtmxHttpRequest) -> HttpResponse:
     """ "Link my account to <provider>": the member is signed in with their password; the
     provider sign-in that follows, in this session, links the two."""
-    if not oidc.enabled() or account_email_status(request.user)["linked"]:
+    if not provider.enabled() or account_email_status(request.user)["linked"]:
         messages.error(request, "There is nothing to link.")
         return redirect("console:notifications")
-    oidc.link_intent_set(request)
+    entry.link_intent_set(request)
     return redirect(f"{reverse('console:oidc-login')}?next={reverse('console:notifications')}")
 
 

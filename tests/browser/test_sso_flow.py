@@ -22,7 +22,7 @@ def test_sign_in_with_the_provider_lands_on_the_models_with_the_mapped_role(
             setattr(settings, name, value)
         settings.AUTHENTICATION_BACKENDS = [
             *settings.AUTHENTICATION_BACKENDS,
-            "console.oidc.ProviderBackend",
+            "console.signin.provider.ProviderBackend",
         ]
         check = Checker(page)
         check.visit("/login/", "log-in page with a provider")

@@ -217,11 +217,11 @@ def test_production_with_a_provider_installs_its_backend_with_pkce_and_nonce() -
     result = _start_production({**FULL_PRODUCTION, **PROVIDER}, PROBE)
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout)
-    assert "console.oidc.ProviderBackend" in loaded["backends"]
+    assert "console.signin.provider.ProviderBackend" in loaded["backends"]
     assert loaded["flow"] == [True, True, "S256", "RS256"]
     assert "https://login.example.org" in loaded["form_action"]
     without = json.loads(_start_production(FULL_PRODUCTION, PROBE).stdout)
-    assert "console.oidc.ProviderBackend" not in without["backends"]
+    assert "console.signin.provider.ProviderBackend" not in without["backends"]
 
 
 @pytest.mark.parametrize(

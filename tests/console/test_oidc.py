@@ -22,10 +22,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 
-from console import oidc
 from console.models import AuditEvent, MemberIdentity
 from console.roles import Role, role_of
 from console.settings.base import oidc_issuer_check, oidc_role_map
+from console.signin import entry
 from tests.oidc_provider.serve import PASSWORD, Provider, console_settings, provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -48,7 +48,7 @@ def sso(idp: Provider, settings: Any) -> Provider:
         setattr(settings, name, value)
     settings.AUTHENTICATION_BACKENDS = [
         *settings.AUTHENTICATION_BACKENDS,
-        "console.oidc.ProviderBackend",
+        "console.signin.provider.ProviderBackend",
     ]
     return idp
 
@@ -272,7 +272,7 @@ def test_a_link_choice_from_another_member_or_too_old_links_nothing(
     browser = Browser()
     browser.console.post("/login/", {"username": "vic-pw", "password": MEMBER_PASSWORD})
     start = browser.console.post("/account/link/")
-    monkeypatch.setattr(oidc, "LINK_TTL", -1.0)  # the choice has gone stale
+    monkeypatch.setattr(entry, "LINK_TTL", -1.0)  # the choice has gone stale
     authorize = browser.console.get(start["Location"])["Location"]
     back = browser.back_to_console(browser.sign_in_at_provider(authorize, "vic"))
     assert back["Location"] == "/login/"
@@ -513,7 +513,7 @@ def test_the_role_map_is_read_strictly() -> None:
     }
     with pytest.raises(ImproperlyConfigured, match="ml-x:Owner"):
         oidc_role_map("ml-x:Owner")
-    assert oidc.mapped_role([]) is None
+    assert entry.mapped_role([]) is None
 
 
 def test_refused_provider_sign_ins_do_not_lock_the_address_out(

@@ -10,8 +10,8 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.urls import reverse_lazy
 
-from console import oidc
-from console.sign_in import sign_in_recorded
+from console.signin import provider
+from console.signin.audit import sign_in_recorded
 
 
 class LoginView(auth_views.LoginView):
@@ -27,7 +27,7 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
         context.update(
-            provider_name=settings.CONSOLE_OIDC_NAME if oidc.enabled() else "",
+            provider_name=settings.CONSOLE_OIDC_NAME if provider.enabled() else "",
             password_form=self.password_allowed(),
             break_glass=not settings.CONSOLE_PASSWORD_LOGIN,
         )
@@ -59,7 +59,7 @@ class LogoutView(auth_views.LogoutView):
     end-session endpoint."""
 
     def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        provider_logout = oidc.end_session_url(request)
+        provider_logout = provider.end_session_url(request)
         response = super().post(request, *args, **kwargs)
         if provider_logout:
             response = HttpResponseRedirect(provider_logout)
