@@ -113,7 +113,8 @@ def finished(
     except GeneratorExit:
         on_end("stopped", "The download was stopped before the end.")
         raise
-    except Exception:
+    except Exception:  # noqa: BLE001  (a streamed file has sent its headers: whatever broke,
+        # the file must end with a line saying it is incomplete, and the error is logged)
         log.exception("an export failed midway")
         message = "The export stopped early because of an error; this file is incomplete."
         on_end("failed", message)

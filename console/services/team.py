@@ -24,6 +24,9 @@ class TeamRuleError(Exception):
     """A team change that would break a rule (the last Admin, deactivating oneself)."""
 
 
+PROVIDER = Actor(None, "identity provider")  # who acts when the identity provider decides
+
+
 @dataclass(frozen=True)
 class NewMember:
     user: User
@@ -53,15 +56,18 @@ def active_admin_count(*, excluding: Any = None) -> int:
 
 def member_add(
     *,
-    actor: User,
+    actor: User | Actor,
     username: str,
     email: str,
     role: Role,
     password: str | None,
     request: HttpRequest | None = None,
 ) -> NewMember:
-    """Add a member with a role; with no password, a one-time set-password link is made."""
+    """Add a member with a role: an Admin on the Team page, or the identity provider vouching
+    for someone from an allowed domain (``actor=PROVIDER``). An Admin adding a member without a
+    password gets a one-time set-password link; the provider's members sign in there only."""
     User = get_user_model()  # noqa: N806
+    by_provider = actor == PROVIDER
     # The change and its audit event commit together, or neither does.
     with transaction.atomic():
         user = User.objects.create_user(username=username, email=email)
@@ -71,27 +77,31 @@ def member_add(
             user.set_unusable_password()
         user.save()
         set_role_groups(user, role)
-        email_mark_confirmed(user, "invitation")  # an Admin gave it
+        # An Admin gave the address, or the provider vouched for it: either way it is confirmed.
+        email_mark_confirmed(user, "provider" if by_provider else "invitation")
         link = None
-        if not password:
+        if not password and not by_provider:
             uid = urlsafe_base64_encode(force_bytes(user.pk))
             link = reverse(
                 "console:set-password",
                 kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)},
             )
+        after: dict[str, Any] = (
+            {"role": role.label, "source": "identity provider"}
+            if by_provider
+            else {
+                "username": username,
+                "email": email,
+                "role": role.label,
+                "set_password_link": link is not None,
+            }
+        )
         audit_record(
-            actor=Actor.of(actor),
+            actor=actor if isinstance(actor, Actor) else Actor.of(actor),
             action="team.member_add",
             outcome="succeeded",
             target=_member_target(user),
-            changes={
-                "after": {
-                    "username": username,
-                    "email": email,
-                    "role": role.label,
-                    "set_password_link": link is not None,
-                }
-            },
+            changes={"after": after},
             request=request,
         )
     return NewMember(user, password, link)
@@ -108,9 +118,6 @@ def member_set_role(
         if member.is_superuser:
             raise TeamRuleError("This member is a superuser and always counts as an Admin.")
     _role_change(member, role, Actor.of(actor), before=before, request=request)
-
-
-PROVIDER = Actor(None, "identity provider")
 
 
 def member_role_from_provider(

@@ -23,8 +23,7 @@ from django.utils import timezone
 from console.roles import Role
 from console.selectors.team import admin_names, ask_admins
 from console.services.audit import Actor, Target, audit_record
-from console.services.emails import email_mark_confirmed
-from console.services.team import PROVIDER, member_role_from_provider, set_role_groups
+from console.services.team import PROVIDER, member_add, member_role_from_provider
 
 log = logging.getLogger(__name__)
 
@@ -132,21 +131,16 @@ class Entrance:
         if not (claims.email_verified and claims.domain and claims.domain in allowed):
             who = claims.email or "this account"
             raise Refused(f"The console does not know {who}.")
-        with transaction.atomic():
-            user = users.create_user(self._free_username(claims), email=claims.email)
-            user.set_unusable_password()
-            user.save(update_fields=["password"])
-            set_role_groups(user, Role.VIEWER)
-            email_mark_confirmed(user, "provider")
-            self._link(user, claims, issuer, now)
-            audit_record(
+        with transaction.atomic():  # the member, their link and the audit event, or nothing
+            user = member_add(
                 actor=PROVIDER,
-                action="team.member_add",
-                outcome="succeeded",
-                target=Target("member", str(user.pk), user.get_username()),
-                changes={"after": {"role": "Viewer", "source": "identity provider"}},
+                username=self._free_username(claims),
+                email=claims.email,
+                role=Role.VIEWER,
+                password=None,
                 request=self.request,
-            )
+            ).user
+            self._link(user, claims, issuer, now)
         return user
 
     @staticmethod

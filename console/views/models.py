@@ -24,7 +24,6 @@ from console.selectors.mirror import (
 )
 from console.selectors.tokens import token_record
 from console.services.drgero import Problem
-from console.services.mirror import remember_model
 from console.services.models import (
     SEARCH_BOUND,
     NameMismatchError,
@@ -200,7 +199,6 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     context = {"detail": outcome.value, "problem": outcome.problem, **abilities(request)}
     if outcome.value is not None:
         model = outcome.value.model
-        remember_model(model.id, model.name)
         context["runs"] = model_recent_runs(model.id)
         context["freshness"] = mirror_freshness(model.id)
         other = model.other_details()

@@ -183,8 +183,8 @@ def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         # Dr.Gero is failing for now: the preview and confirmation go on from what was typed,
         # and the start itself says whether it could be sent.
         base = {"model": model, "problem": current.problem}
-    else:
-        remember_model(model.id, model.name, actor=request.user)
+    elif request.method == "POST":
+        remember_model(model.id, model.name, actor=request.user)  # who acted on it, by a POST
     if request.POST.get("step") != "confirm":
         # One run at a time: say so, and link to it, before any preview is offered; but only
         # once Dr.Gero has confirmed that the run the mirror holds is still going.

@@ -55,7 +55,7 @@ def save(state: SandboxState, path: Path) -> None:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, path)
-        except BaseException:
+        except BaseException:  # whatever stopped the write (even Ctrl-C), no stray file is left
             Path(temporary).unlink(missing_ok=True)
             raise
 

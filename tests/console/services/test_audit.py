@@ -191,7 +191,7 @@ def test_concurrent_writers_never_fork_the_chain() -> None:
                     outcome="succeeded",
                     target=Target("model", str(i)),
                 )
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:  # noqa: BLE001  (any failure in the thread fails the test)
             errors.append(exc)
         finally:
             close_old_connections()
