@@ -1,0 +1,71 @@
+"""The shared cache on Redis, which a Redis restart must not turn into errors on every page.
+
+Django's own ``RedisCache`` raises when Redis cannot be reached, and sessions (``cached_db``)
+read through the cache, so every signed-in page answered 500 for the seconds a restart took
+(`make soak` saw 79 of them). Here an unreachable Redis is a cache miss, and a write to it is
+skipped: sessions fall back to the database, which ``cached_db`` writes first anyway, and the
+other cached values (model searches, base-model names) are read again from Dr.Gero.
+
+Django's backend is kept rather than django-redis (whose ``IGNORE_EXCEPTIONS`` does the same)
+so that one Redis client serves the cache and the worker's queue. What stays: a session changed
+or ended while Redis is unreachable but still holds its data (a network partition, not a
+restart, which empties it) is read from Redis as it was until it expires; docs/deploy.md says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError)
+_last_warning = 0.0
+
+
+def _warn(operation: str, exc: Exception) -> None:
+    global _last_warning
+    now = time.monotonic()
+    if now - _last_warning > 10:  # one line every ten seconds, not one per request
+        _last_warning = now
+        log.warning(
+            "the shared cache (Redis) did not answer a %s: %s", operation, type(exc).__name__
+        )
+
+
+def _degrade(default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def wrap(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def safe(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(self, *args, **kwargs)
+            except UNREACHABLE as exc:
+                _warn(method.__name__, exc)
+                if method.__name__ == "get":
+                    return kwargs.get("default", args[1] if len(args) > 1 else None)
+                return default() if callable(default) else default
+
+        return safe
+
+    return wrap
+
+
+class DegradingRedisCache(RedisCache):
+    """``RedisCache`` that reads as a miss and skips writes while Redis cannot be reached."""
+
+    get = _degrade(None)(RedisCache.get)
+    get_many = _degrade(dict)(RedisCache.get_many)
+    has_key = _degrade(False)(RedisCache.has_key)
+    set = _degrade(None)(RedisCache.set)
+    set_many = _degrade(list)(RedisCache.set_many)
+    add = _degrade(False)(RedisCache.add)
+    touch = _degrade(False)(RedisCache.touch)
+    delete = _degrade(False)(RedisCache.delete)
+    delete_many = _degrade(None)(RedisCache.delete_many)
