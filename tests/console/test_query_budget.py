@@ -33,7 +33,7 @@ BUDGET = {
     "/base-models/": 4,
     "/runs/": 9,
     "/runs/?status=succeeded&sort=longest": 9,
-    "/models/{model}/runs/": 12,
+    "/models/{model}/runs/": 13,  # measured on its own model's 42 runs (it was 12 on none)
     "/models/{model}/runs/new/": 7,
     "/runs/{run}/": 9,
     "/models/{model}/schedule/": 5,
