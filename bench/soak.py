@@ -355,26 +355,22 @@ class Member:
 
     def start_run(self, model: str) -> None:
         status, page = self.request("/models/<id>/runs/new/", "GET", f"/models/{model}/runs/new/")
-        if 'value="preview"' not in page:
+        if "/runs/preview/" not in page:
             return  # a run of this model is going: the page says so
-        form = {"step": "preview", "size": "rows", "rows": "1000", "algorithm": "LAST_N"}
-        status, page = self.request("POST run preview", "POST", f"/models/{model}/runs/new/", form)
-        found = re.search(r'name="submission" value="([0-9a-f-]+)"', page)
+        form = {"size": "rows", "rows": "1000", "algorithm": "LAST_N"}
+        preview = f"/models/{model}/runs/preview/"
+        status, page = self.request("POST run preview", "POST", preview, form)
+        found = re.search(r'action="(/models/[^"]+/runs/confirm/[0-9a-f-]+/)"', page)
         if found:
-            self.request(
-                "POST run confirm",
-                "POST",
-                f"/models/{model}/runs/new/",
-                {"step": "confirm", "submission": found.group(1)},
-            )
+            self.request("POST run confirm", "POST", found.group(1), {})
 
     def edit_schedule(self, model: str) -> None:
         on = self.rng.random() < 0.5
-        form = {"enabled": "on" if on else "off", "step": "confirm"}
+        form = {"enabled": "on" if on else "off"}
         if on:
             cadence = self.rng.choice(["DAILY", "WEEKLY", "MONTHLY"])
             form |= {"cadence": cadence, "size": "rows", "rows": "500", "algorithm": "LAST_N"}
-        self.request("POST schedule", "POST", f"/models/{model}/schedule/", form)
+        self.request("POST schedule", "POST", f"/models/{model}/schedule/confirm/", form)
 
 
 # The run.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -16,7 +15,6 @@ from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
-    known_model_name,
     latest_runs,
     mirror_freshness,
     model_recent_runs,
@@ -39,6 +37,7 @@ from console.services.models import (
     models_page,
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
+from console.services.screens import stand_in
 from console.views.htmx import redirect_after_success, render_screen
 
 
@@ -95,25 +94,6 @@ def models_list(request: HtmxHttpRequest) -> HttpResponse:
         context,
         status=_status(outcome.problem),
     )
-
-
-@dataclass(frozen=True)
-class ModelStandIn:
-    """A model as the console last saw it, for a form while Dr.Gero cannot say more."""
-
-    id: str
-    name: str
-    schedule: Any = None
-
-
-TRANSIENT = ("unavailable", "busy", "bad_answer", "error")
-
-
-def stand_in(model_id: str, problem: Problem | None) -> ModelStandIn | None:
-    """When Dr.Gero failed for a passing reason, a stand-in that keeps a form on the page."""
-    if problem is None or problem.kind not in TRANSIENT:
-        return None
-    return ModelStandIn(model_id, known_model_name(model_id) or "this model")
 
 
 def _form_screen(

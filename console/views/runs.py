@@ -1,8 +1,7 @@
-"""Fine-tune runs: start (preview → confirm), sync now, run history with live status, export."""
+"""Fine-tune runs: sync now, run history with live status, export. Starting a run is
+``views/run_start.py``'s."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,21 +11,19 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from console.forms import RunFilterForm, RunStartForm
+from console.forms import RunFilterForm
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.roles import Role, requires
 from console.selectors.exports import csv_error_line, finished
 from console.selectors.mirror import (
-    active_run,
     known_model_name,
     mirror_freshness,
     model_choices,
     model_sync_state,
 )
-from console.selectors.run_page import duration_estimate, member_submission, start_defaults
 from console.selectors.runs import (
     CHART_ORDER,
     SORT_LABELS,
@@ -35,18 +32,11 @@ from console.selectors.runs import (
     runs_csv_lines,
     runs_page,
 )
-from console.services.mirror import active_run_checked, remember_model
-from console.services.models import model_get
 from console.services.run_checks import run_sync_request
-from console.services.runs import (
-    run_prepare,
-    run_sentence,
-    run_start,
-)
 from console.services.tokens import token_reading
 from console.views.audit import export_refused
 from console.views.htmx import as_query_dict, redirect_after_success, render_screen
-from console.views.models import abilities, stand_in
+from console.views.models import abilities
 
 
 def _filters(request: HtmxHttpRequest, model_id: str | None) -> tuple[RunFilterForm, RunFilters]:
@@ -155,108 +145,6 @@ def runs_export(request: HtmxHttpRequest) -> HttpResponseBase:
 @requires(Role.VIEWER)
 def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> HttpResponseBase:
     return _export(request, model_id)
-
-
-def _start_screen(
-    request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    return render_screen(
-        request,
-        "console/run_new.html",
-        "run-start",
-        {**abilities(request), **context},
-        status=status,
-    )
-
-
-@require_http_methods(["GET", "POST"])
-@requires(Role.OPERATOR)
-def run_new(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
-    current = model_get(user=request.user, model_id=model_id)
-    model: Any = current.value
-    base: dict[str, Any] = {"model": model}
-    if model is None:
-        model = stand_in(model_id, current.problem) if request.method == "POST" else None
-        if model is None:
-            status = current.problem.page_status if current.problem else 502
-            return _start_screen(request, {"problem": current.problem, "form": None}, status)
-        # Dr.Gero is failing for now: the preview and confirmation go on from what was typed,
-        # and the start itself says whether it could be sent.
-        base = {"model": model, "problem": current.problem}
-    elif request.method == "POST":
-        remember_model(model.id, model.name, actor=request.user)  # who acted on it, by a POST
-    if request.POST.get("step") != "confirm":
-        # One run at a time: say so, and link to it, before any preview is offered; but only
-        # once Dr.Gero has confirmed that the run the mirror holds is still going.
-        if base.get("problem") is None:
-            busy, asked = active_run_checked(request.user, model.id)
-        else:  # Dr.Gero is failing already: don't ask it again on this page
-            busy, asked = active_run(model.id), False
-        if busy is not None and asked:
-            return _start_screen(request, {**base, "form": None, "busy": busy})
-        base["busy_unconfirmed"] = busy
-    if request.method == "GET":
-        initial, note = start_defaults(
-            model.id,
-            model_hypertuning=getattr(model, "hypertuning_parameters", None),
-            from_run=request.GET.get("from", ""),
-        )
-        return _start_screen(
-            request, {**base, "form": RunStartForm(initial=initial), "defaults_note": note}
-        )
-    if request.POST.get("step") == "confirm":
-        return _confirm(request, model, request.POST.get("submission", ""))
-    if request.POST.get("step") == "edit":
-        pending = member_submission(request.user, request.POST.get("submission"))
-        again = RunStartForm.initial_from(pending.settings) if pending else None
-        return _start_screen(
-            request, {**base, "form": RunStartForm(initial=again), "editing": True}
-        )
-    form = RunStartForm(request.POST)
-    if not form.is_valid():
-        return _start_screen(request, {**base, "form": form}, 422)
-    settings = form.run_settings()
-    submission = run_prepare(
-        user=request.user, model_id=model.id, model_name=model.name, settings=settings
-    )
-    return _start_screen(
-        request,
-        {
-            **base,
-            "form": form,
-            "submission": submission,
-            "sentence": run_sentence(model.name, settings),
-            "estimate": duration_estimate(model.id),
-        },
-    )
-
-
-def _confirm(request: HtmxHttpRequest, model: Any, submission_id: str) -> HttpResponse:
-    submission = member_submission(request.user, submission_id)
-    if submission is None:
-        messages.error(request, "That confirmation has expired; review the run again.")
-        return redirect_after_success(request, reverse("console:run-new", args=[model.id]))
-    result = run_start(user=request.user, submission_id=submission.pk, request=request)
-    history = reverse("console:model-runs", args=[model.id])
-    if result.duplicate:
-        messages.info(request, "This run was already sent to Dr.Gero; nothing was sent again.")
-        return redirect_after_success(request, history)
-    if result.started:
-        messages.success(request, f"The fine-tune run of {model.name} was started.")
-        return redirect_after_success(request, history)
-    form = RunStartForm(initial=RunStartForm.initial_from(submission.settings))
-    problem = result.problem
-    context = {
-        "model": model,
-        "form": form,
-        "problem": problem,
-        "refused_active": result.refused_active,
-    }
-    if problem is not None and problem.kind == "unknown_start":
-        messages.warning(request, problem.message)
-        page = reverse("console:run-detail", args=[str(submission.pk)])
-        return redirect_after_success(request, page)
-    return _start_screen(request, context, 422)
 
 
 @require_POST

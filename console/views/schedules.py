@@ -1,4 +1,5 @@
-"""The fine-tune schedule editor: everyone reads, Operators edit (preview → confirm)."""
+"""The fine-tune schedule editor, one view per step: everyone reads the page (GET); Operators
+preview a change (POST) and confirm it (POST to its own URL), which Dr.Gero then applies."""
 
 from __future__ import annotations
 
@@ -8,20 +9,15 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 
 from console.forms import ScheduleForm
 from console.htmx import HtmxHttpRequest
-from console.roles import Role, has_role, refusal, requires
-from console.services.schedules import (
-    ScheduleChoice,
-    last_scheduled_run,
-    schedule_read,
-    schedule_sentence,
-    schedule_update,
-)
+from console.roles import Role, requires
+from console.services.schedules import ScheduleChoice, schedule_sentence, schedule_update
+from console.services.screens import ScheduleScreen, schedule_screen
 from console.views.htmx import redirect_after_success, render_screen
-from console.views.models import abilities, stand_in
+from console.views.models import abilities
 
 
 def _screen(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200) -> HttpResponse:
@@ -34,70 +30,91 @@ def _screen(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
     )
 
 
-@require_http_methods(["GET", "POST"])
+@require_GET
 @requires(Role.VIEWER)
 def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
-    if request.method == "POST" and not has_role(request.user, Role.OPERATOR):
-        return refusal(request, Role.OPERATOR)  # before anything is asked of Dr.Gero
-    current = schedule_read(user=request.user, model_id=model_id)
-    if current.value is None:
-        problem = current.problem
-        kept = stand_in(model_id, problem) if request.method == "POST" else None
-        if kept is not None:
-            # The schedule as typed comes back with the problem; it can be confirmed once
-            # Dr.Gero answers again, since the confirmation shows the schedule before and after.
-            form = ScheduleForm(request.POST, keep_cadence=request.POST.get("cadence"))
-            form.is_valid()
-            context = {
-                "model": kept,
-                "problem": problem,
-                "form": form,
-                "current_sentence": "Dr.Gero could not be reached, so the schedule it has now "
-                "is not known.",
-                "sentence": "",
-            }
-            return _screen(request, context, 503)
-        status = problem.page_status if problem is not None else 200
-        return _screen(request, {"problem": problem, "form": None}, status)
-    model = current.value
-    now = ScheduleChoice.from_schedule(model.schedule)
-    base = {
-        "model": model,
-        "current": now,
-        "current_sentence": schedule_sentence(model.name, now),
-        "last_scheduled": last_scheduled_run(model.id),
-    }
-    if request.method == "GET":
-        form = ScheduleForm(initial=ScheduleForm.initial_from(now), keep_cadence=now.cadence)
-        return _screen(request, {**base, "form": form, "sentence": base["current_sentence"]})
-    form = ScheduleForm(request.POST, keep_cadence=now.cadence)
+    """The schedule now and its form; "Change settings" comes back here with the values."""
+    screen = schedule_screen(user=request.user, model_id=model_id, acting=False)
+    if screen.model is None or screen.current is None:
+        status = screen.problem.page_status if screen.problem is not None else 200
+        return _screen(request, {"problem": screen.problem, "form": None}, status)
+    now = screen.current
+    editing = "enabled" in request.GET
+    initial = request.GET.dict() if editing else ScheduleForm.initial_from(now)
+    form = ScheduleForm(initial=initial, keep_cadence=initial.get("cadence") or now.cadence)
+    context = {**screen.context, "form": form, "sentence": screen.current_sentence}
+    return _screen(request, {**context, "editing": editing})
+
+
+def _posted(request: HtmxHttpRequest, screen: ScheduleScreen) -> tuple[ScheduleForm, Any]:
+    """The form as posted, and the choice it makes (None when the form is not valid)."""
+    now = screen.current
+    form = ScheduleForm(
+        request.POST, keep_cadence=now.cadence if now else request.POST.get("cadence")
+    )
     if not form.is_valid():
-        return _screen(request, {**base, "form": form}, 422)
-    choice = ScheduleChoice(**{**form.choice_values(), "mode": now.mode})
-    sentence = schedule_sentence(model.name, choice)
-    if request.POST.get("step") == "edit":
-        return _screen(request, {**base, "form": form, "sentence": sentence, "editing": True})
-    if choice == now or (not choice.enabled and not now.enabled):
-        # Before and after would read the same: there is nothing to confirm.
-        return _screen(request, {**base, "form": form, "sentence": sentence, "unchanged": True})
-    if request.POST.get("step") != "confirm":
-        return _screen(
-            request,
-            {
-                **base,
-                "form": form,
-                "sentence": sentence,
-                "confirming": True,
-                "after_sentence": sentence,
-            },
-        )
-    outcome = schedule_update(user=request.user, model_id=model.id, choice=choice, request=request)
+        return form, None
+    mode = now.mode if now else ScheduleChoice.from_schedule(None).mode
+    return form, ScheduleChoice(**{**form.choice_values(), "mode": mode})
+
+
+def _unavailable(request: HtmxHttpRequest, screen: ScheduleScreen) -> HttpResponse | None:
+    """Nothing to edit (no such model), or Dr.Gero failing: the form keeps what was typed."""
+    if screen.model is None:
+        status = screen.problem.page_status if screen.problem is not None else 502
+        return _screen(request, {"problem": screen.problem, "form": None}, status)
+    if screen.current is None:
+        form = ScheduleForm(request.POST, keep_cadence=request.POST.get("cadence"))
+        form.is_valid()
+        return _screen(request, {**screen.context, "form": form, "sentence": ""}, 503)
+    return None
+
+
+@require_POST
+@requires(Role.OPERATOR)
+def schedule_preview(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    """Before and after, in words, to confirm; nothing is sent to Dr.Gero yet."""
+    screen = schedule_screen(user=request.user, model_id=model_id, acting=True)
+    if (answer := _unavailable(request, screen)) is not None:
+        return answer
+    form, choice = _posted(request, screen)
+    if choice is None:
+        return _screen(request, {**screen.context, "form": form}, 422)
+    sentence = schedule_sentence(screen.model.name, choice)
+    context = {**screen.context, "form": form, "sentence": sentence}
+    if _unchanged(screen, choice):
+        return _screen(request, {**context, "unchanged": True})
+    return _screen(request, {**context, "confirming": True, "after_sentence": sentence})
+
+
+def _unchanged(screen: ScheduleScreen, choice: ScheduleChoice) -> bool:
+    """Before and after would read the same: there is nothing to confirm or send."""
+    now = screen.current
+    return choice == now or (not choice.enabled and now is not None and not now.enabled)
+
+
+@require_POST
+@requires(Role.OPERATOR)
+def schedule_confirm(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    """Apply the confirmed schedule in Dr.Gero (audited, with before and after)."""
+    screen = schedule_screen(user=request.user, model_id=model_id, acting=True)
+    if (answer := _unavailable(request, screen)) is not None:
+        return answer
+    form, choice = _posted(request, screen)
+    if choice is None:
+        return _screen(request, {**screen.context, "form": form}, 422)
+    sentence = schedule_sentence(screen.model.name, choice)
+    if _unchanged(screen, choice):
+        context = {**screen.context, "form": form, "sentence": sentence}
+        return _screen(request, {**context, "unchanged": True})
+    outcome = schedule_update(
+        user=request.user, model_id=screen.model.id, choice=choice, request=request
+    )
     if outcome.problem is not None:
-        return _screen(
-            request, {**base, "form": form, "sentence": sentence, "problem": outcome.problem}, 422
-        )
+        context = {**screen.context, "form": form, "sentence": sentence}
+        return _screen(request, {**context, "problem": outcome.problem}, 422)
     messages.success(request, f"Schedule saved. {sentence}")
-    return redirect_after_success(request, reverse("console:model-detail", args=[model.id]))
+    return redirect_after_success(request, reverse("console:model-detail", args=[screen.model.id]))
 
 
 @require_GET

@@ -50,9 +50,13 @@ MATRIX: dict[str, tuple[Any, str]] = {
     "console:model-runs": (Role.VIEWER, "GET"),
     "console:model-runs-export": (Role.VIEWER, "GET"),
     "console:run-new": (Role.OPERATOR, "GET"),
+    "console:run-preview": (Role.OPERATOR, "POST"),
+    "console:run-confirm": (Role.OPERATOR, "POST"),
     "console:model-sync": (Role.OPERATOR, "POST"),
     "console:runs": (Role.VIEWER, "GET"),
     "console:schedule": (Role.VIEWER, "GET"),
+    "console:schedule-preview": (Role.OPERATOR, "POST"),
+    "console:schedule-confirm": (Role.OPERATOR, "POST"),
     "console:schedule-summary": (Role.VIEWER, "GET"),
     "console:runs-export": (Role.VIEWER, "GET"),
     "console:run-detail": (Role.VIEWER, "GET"),
@@ -69,6 +73,7 @@ SAMPLE_ARGS = {
     "token": "set-password-token",
     "model_id": "00000000-0000-0000-0000-000000000000",
     "run_id": "00000000-0000-0000-0000-000000000001",
+    "submission": "00000000-0000-0000-0000-000000000002",
 }
 
 
@@ -103,8 +108,10 @@ def test_views_declare_the_role_the_matrix_expects() -> None:
         path = "/" + route.replace("<int:user_id>", "1").replace("<uidb64>", "MQ").replace(
             "<token>", "t"
         ).replace("<str:token>", "t").replace(
-            "<drgero_id:model_id>", SAMPLE_ARGS["model_id"]
-        ).replace("<drgero_id:run_id>", SAMPLE_ARGS["run_id"])
+            "<uuid:submission>", SAMPLE_ARGS["submission"]
+        ).replace("<drgero_id:model_id>", SAMPLE_ARGS["model_id"]).replace(
+            "<drgero_id:run_id>", SAMPLE_ARGS["run_id"]
+        )
         view = resolver.resolve(path).func
         assert getattr(view, "required_role", None) == needed, name
 
@@ -177,11 +184,8 @@ POST_SIDE = [
     "console:model-new",
     "console:model-edit",
     "console:model-delete",
-    "console:run-new",
     "console:team-deactivate",
-    "console:schedule",
 ]
-POST_NEEDS = {"console:schedule": Role.OPERATOR}  # where the POST needs more than the page
 
 
 @pytest.mark.django_db
@@ -190,10 +194,10 @@ POST_NEEDS = {"console:schedule": Role.OPERATOR}  # where the POST needs more th
 def test_the_post_side_refuses_the_same_roles(actor: Any, name: str, sandbox) -> None:  # type: ignore[no-untyped-def]
     users = get_user_model().objects
     target, client = target_and_client(actor)
-    needed = POST_NEEDS.get(name, MATRIX[name][0])
+    needed = MATRIX[name][0]
     route = next(p for n, p in PATTERNS if n == name)
-    form = {"name": "x", "confirm_name": "x", "enabled": "on", "cadence": "WEEKLY"}
-    response = client.post(url_for(route, target.pk), {**form, "step": "confirm"})
+    form = {"name": "x", "confirm_name": "x"}
+    response = client.post(url_for(route, target.pk), form)
     assert response.status_code < 500
     role = None if actor in (None, "no-role") else actor
     if actor is None:
@@ -215,10 +219,12 @@ def test_a_viewer_is_refused_a_schedule_change_while_dr_gero_is_down(  # type: i
     from drgero_client.sandbox.state import Fault
 
     sandbox.state.arm(Fault(path=".*", kind="status", status=503))
-    response = viewer.post(
-        "/models/00000000-0000-0000-0000-000000000000/schedule/",
-        {"enabled": "on", "cadence": "WEEKLY", "step": "confirm"},
-    )
+    for step in ("preview", "confirm"):
+        response = viewer.post(
+            f"/models/00000000-0000-0000-0000-000000000000/schedule/{step}/",
+            {"enabled": "on", "cadence": "WEEKLY"},
+        )
+        assert response.status_code == 403
     assert response.status_code == 403
     assert sandbox.state.seen == []
     assert viewer.get("/models/00000000-0000-0000-0000-000000000000/schedule/").status_code in (

@@ -107,12 +107,12 @@ class Chaos:
     def start(self) -> None:
         if not (picked := self.a_model()):
             return
-        path = f"/models/{picked[0]}/runs/new/"
+        path = f"/models/{picked[0]}/runs/preview/"
         preview = self.send("op2", "POST", path, {"size": "auto", "algorithm": "LAST_N"})
-        found = re.search(r'name="submission" value="([^"]+)"', preview.content.decode())
+        found = re.search(r'action="(/models/[^"]+/runs/confirm/[^"]+/)"', preview.content.decode())
         if found:
             for _ in range(self.rng.choice([1, 2])):  # a double click confirms twice
-                self.send("op2", "POST", path, {"step": "confirm", "submission": found[1]})
+                self.send("op2", "POST", found[1], {})
 
     def sync(self) -> None:
         if picked := self.a_model():
@@ -130,8 +130,8 @@ class Chaos:
             "algorithm": "LAST_N",
         }
         path = f"/models/{picked[0]}/schedule/"
-        self.send("op1", "POST", path, {**form, "step": "preview"})
-        self.send("op1", "POST", path, {**form, "step": "confirm"})
+        self.send("op1", "POST", f"{path}preview/", form)
+        self.send("op1", "POST", f"{path}confirm/", form)
 
     def delete(self) -> None:
         if picked := self.a_model():

@@ -197,7 +197,7 @@ def test_the_run_preview_goes_on_from_what_was_typed_when_dr_gero_fails(
 ) -> None:
     operator, model_id = kept_model_failing(login_as, sandbox, fault)
     typed = {"size": "rows", "rows": "4321", "algorithm": "RANDOM_SHUFFLE"}
-    response = operator.post(f"/models/{model_id}/runs/new/", typed)
+    response = operator.post(f"/models/{model_id}/runs/preview/", typed)
     body = response.content.decode()
     assert response.status_code == 200
     assert "Start a fine-tune run of Kept Model" in body
@@ -216,9 +216,8 @@ def test_the_schedule_form_keeps_what_was_typed_when_dr_gero_fails(
         "size": "rows",
         "rows": "2345",
         "algorithm": "LAST_N",
-        "step": "confirm",
     }
-    response = operator.post(f"/models/{model_id}/schedule/", typed)
+    response = operator.post(f"/models/{model_id}/schedule/confirm/", typed)
     body = response.content.decode()
     assert response.status_code == 503
     assert "Fine-tune schedule of Kept Model" in body

@@ -188,16 +188,8 @@ MODEL_FIELDS = [
     "hypertuning_parameters",
     "intent",
 ]
-RUN_FIELDS = [
-    "size",
-    "rows",
-    "algorithm",
-    "create_synthetic_data",
-    "hypertuning_enabled",
-    "step",
-    "submission",
-]
-SCHEDULE_FIELDS = ["enabled", "cadence", "size", "rows", "algorithm", "step", "model_name"]
+RUN_FIELDS = ["size", "rows", "algorithm", "create_synthetic_data", "hypertuning_enabled"]
+SCHEDULE_FIELDS = ["enabled", "cadence", "size", "rows", "algorithm", "model_name"]
 
 
 @given(data=form(MODEL_FIELDS))
@@ -210,14 +202,22 @@ def test_the_model_edit_form(admin: Checked, sandbox: SandboxServer, data: dict[
     admin.request("POST", f"/models/{a_model(sandbox)}/edit/", data)
 
 
-@given(data=form(RUN_FIELDS))
-def test_the_run_start_form(admin: Checked, sandbox: SandboxServer, data: dict[str, Any]) -> None:
-    admin.request("POST", f"/models/{a_model(sandbox)}/runs/new/", data, **HTMX)
+@given(data=form(RUN_FIELDS), submission=NASTY)
+def test_the_run_start_form(
+    admin: Checked, sandbox: SandboxServer, data: dict[str, Any], submission: str
+) -> None:
+    model = a_model(sandbox)
+    admin.request("POST", f"/models/{model}/runs/preview/", data, **HTMX)
+    admin.request("GET", f"/models/{model}/runs/new/?{urlencode({'submission': submission})}")
 
 
-@given(data=form(SCHEDULE_FIELDS))
-def test_the_schedule_form(admin: Checked, sandbox: SandboxServer, data: dict[str, Any]) -> None:
-    admin.request("POST", f"/models/{a_model(sandbox)}/schedule/", data, **HTMX)
+@given(data=form(SCHEDULE_FIELDS), step=st.sampled_from(["preview", "confirm"]))
+def test_the_schedule_form(
+    admin: Checked, sandbox: SandboxServer, data: dict[str, Any], step: str
+) -> None:
+    model = a_model(sandbox)
+    admin.request("POST", f"/models/{model}/schedule/{step}/", data, **HTMX)
+    admin.request("GET", f"/models/{model}/schedule/?{urlencode(data)}")
 
 
 @given(data=form(["confirm_name"]))

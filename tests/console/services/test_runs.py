@@ -124,9 +124,7 @@ def test_two_concurrent_confirms_give_one_call_and_one_row(
         client = Client()
         client.force_login(user)
         barrier.wait()
-        response = client.post(
-            f"/models/{model_id}/runs/new/", {"step": "confirm", "submission": str(submission.pk)}
-        )
+        response = client.post(f"/models/{model_id}/runs/confirm/{str(submission.pk)}/", {})
         statuses.append(response.status_code)
         close_old_connections()
         connection.close()

@@ -87,13 +87,11 @@ def test_the_same_schedule_is_not_offered_for_confirmation(
         "algorithm": "LAST_N",
     }
     for step in ("preview", "confirm"):
-        body = operator.post(
-            f"/models/{model_id}/schedule/", {**same, "step": step}, **HTMX
-        ).content.decode()
+        body = operator.post(f"/models/{model_id}/schedule/{step}/", same, **HTMX).content.decode()
         assert "nothing to save" in body and "Confirm the change" not in body
     off = operator.post(
-        f"/models/{sandbox.state.add_model('ws_main', name='Off')['id']}/schedule/",
-        {"enabled": "off", "step": "preview"},
+        f"/models/{sandbox.state.add_model('ws_main', name='Off')['id']}/schedule/preview/",
+        {"enabled": "off"},
         **HTMX,
     ).content.decode()
     assert "nothing to save" in off
@@ -192,7 +190,6 @@ def test_an_automatic_size_is_unchanged_whatever_the_rows_field_held(
         "size": "auto",
         "rows": "4000",
         "algorithm": "LAST_N",
-        "step": "preview",
     }
-    body = operator.post(f"/models/{model_id}/schedule/", same, **HTMX).content.decode()
+    body = operator.post(f"/models/{model_id}/schedule/preview/", same, **HTMX).content.decode()
     assert "nothing to save" in body

@@ -119,13 +119,11 @@ def test_a_start_known_only_by_its_submission(sandbox: SandboxServer, operator: 
     sandbox.arm(r"/api/models/[^/]+/fine-tune/runs", method="GET", status=503, times=20)
     page = operator.get(f"/models/{model_id}/runs/new/").content.decode()
     preview = operator.post(
-        f"/models/{model_id}/runs/new/", {"size": "auto", "algorithm": "LAST_N"}
+        f"/models/{model_id}/runs/preview/", {"size": "auto", "algorithm": "LAST_N"}
     )
-    submission = re.search(r'name="submission" value="([^"]+)"', preview.content.decode())[1]  # type: ignore[index]
+    submission = re.search(r"/runs/confirm/([0-9a-f-]+)/", preview.content.decode())[1]  # type: ignore[index]
     assert page
-    response = operator.post(
-        f"/models/{model_id}/runs/new/", {"step": "confirm", "submission": submission}
-    )
+    response = operator.post(f"/models/{model_id}/runs/confirm/{submission}/", {})
     assert response.status_code == 302 and response["Location"] == f"/runs/{submission}/"
     body = operator.get(response["Location"]).content.decode()
     assert "did not confirm" in body and "What to check" in body
@@ -149,7 +147,7 @@ def test_run_again_prefills_and_goes_through_confirmation(
     assert re.search(r'value="RANDOM_SHUFFLE"[^>]*checked', body)
     assert re.search(r'name="create_synthetic_data"[^>]*checked', body)
     preview = operator.post(
-        f"/models/{record.model_id}/runs/new/",
+        f"/models/{record.model_id}/runs/preview/",
         {
             "size": "rows",
             "rows": "2500",
@@ -181,9 +179,9 @@ def test_an_active_run_blocks_a_second_start_on_the_form(
     assert f'href="/runs/{record.run_id}/"' in body
     assert "Review" not in body and 'name="size"' not in body
     preview = operator.post(
-        f"/models/{record.model_id}/runs/new/", {"size": "auto", "algorithm": "LAST_N"}
+        f"/models/{record.model_id}/runs/preview/", {"size": "auto", "algorithm": "LAST_N"}
     )
-    assert 'name="submission"' not in preview.content.decode()
+    assert "/runs/confirm/" not in preview.content.decode()
 
 
 def test_the_confirmation_estimates_from_past_runs(
@@ -191,7 +189,7 @@ def test_the_confirmation_estimates_from_past_runs(
 ) -> None:
     model_id = sandbox.state.add_model("ws_main", name="Timed")["id"]
     body = operator.post(
-        f"/models/{model_id}/runs/new/", {"size": "auto", "algorithm": "LAST_N"}
+        f"/models/{model_id}/runs/preview/", {"size": "auto", "algorithm": "LAST_N"}
     ).content.decode()
     assert "no past runs of this model to estimate" in body
     for minutes in (10, 20, 40):
@@ -204,7 +202,7 @@ def test_the_confirmation_estimates_from_past_runs(
         sandbox.state.clock.advance(3600)
     sweep()
     body = operator.post(
-        f"/models/{model_id}/runs/new/", {"size": "auto", "algorithm": "LAST_N"}
+        f"/models/{model_id}/runs/preview/", {"size": "auto", "algorithm": "LAST_N"}
     ).content.decode()
     assert (
         "Past runs of this model took 20 min (the middle of the last 3 that finished; "

@@ -64,8 +64,8 @@ def test_bad_rows_are_refused_at_the_field_and_nothing_is_prepared(
 ) -> None:
     model_id = a_model(sandbox)
     response = operator.post(
-        f"/models/{model_id}/runs/new/",
-        {"step": "preview", "size": "rows", "rows": rows, "algorithm": "LAST_N"},
+        f"/models/{model_id}/runs/preview/",
+        {"size": "rows", "rows": rows, "algorithm": "LAST_N"},
         **HTMX,
     )
     assert response.status_code == 422
@@ -79,9 +79,8 @@ def test_the_preview_asks_in_plain_words_then_confirm_starts(
 ) -> None:
     model_id = a_model(sandbox)
     preview = operator.post(
-        f"/models/{model_id}/runs/new/",
+        f"/models/{model_id}/runs/preview/",
         {
-            "step": "preview",
             "size": "rows",
             "rows": "1000",
             "algorithm": "LAST_N",
@@ -97,14 +96,14 @@ def test_the_preview_asks_in_plain_words_then_confirm_starts(
     assert sandbox.state.count("POST", r".*") == 0
     submission = RunSubmission.objects.get()
     done = operator.post(
-        f"/models/{model_id}/runs/new/",
-        {"step": "confirm", "submission": str(submission.pk)},
+        f"/models/{model_id}/runs/confirm/{str(submission.pk)}/",
+        {},
         **HTMX,
     )
     assert done["HX-Redirect"] == f"/models/{model_id}/runs/"
     again = operator.post(
-        f"/models/{model_id}/runs/new/",
-        {"step": "confirm", "submission": str(submission.pk)},
+        f"/models/{model_id}/runs/confirm/{str(submission.pk)}/",
+        {},
         **HTMX,
     )
     assert again["HX-Redirect"] == f"/models/{model_id}/runs/"
@@ -117,13 +116,13 @@ def test_a_refused_start_keeps_the_settings(operator: Client, sandbox: SandboxSe
     model_id = a_model(sandbox)
     sandbox.arm(r"/api/models/.*/fine-tune/run", method="POST", status=402)
     operator.post(
-        f"/models/{model_id}/runs/new/",
-        {"step": "preview", "size": "rows", "rows": "2345", "algorithm": "RANDOM_SHUFFLE"},
+        f"/models/{model_id}/runs/preview/",
+        {"size": "rows", "rows": "2345", "algorithm": "RANDOM_SHUFFLE"},
     )
     submission = RunSubmission.objects.get()
     response = operator.post(
-        f"/models/{model_id}/runs/new/",
-        {"step": "confirm", "submission": str(submission.pk)},
+        f"/models/{model_id}/runs/confirm/{str(submission.pk)}/",
+        {},
         **HTMX,
     )
     assert response.status_code == 422

@@ -112,7 +112,7 @@ def test_bad_rows_send_nothing(
     model_id = a_model(sandbox, WEEKLY)
     for step in ("preview", "confirm"):
         response = operator.post(
-            f"/models/{model_id}/schedule/", {**FORM, "rows": rows, "step": step}, **HTMX
+            f"/models/{model_id}/schedule/{step}/", {**FORM, "rows": rows}, **HTMX
         )
         assert response.status_code == 422
         assert message in response.content.decode()
@@ -124,11 +124,11 @@ def test_saving_shows_before_and_after_then_patches(
     operator: Client, sandbox: SandboxServer
 ) -> None:
     model_id = a_model(sandbox, WEEKLY)
-    preview = operator.post(f"/models/{model_id}/schedule/", {**FORM, "step": "preview"}, **HTMX)
+    preview = operator.post(f"/models/{model_id}/schedule/preview/", {**FORM}, **HTMX)
     body = preview.content.decode()
     assert "Every week" in body and "Every day, Dr.Gero fine-tunes" in body
     assert sandbox.state.count("PATCH", r".*") == 0
-    done = operator.post(f"/models/{model_id}/schedule/", {**FORM, "step": "confirm"}, **HTMX)
+    done = operator.post(f"/models/{model_id}/schedule/confirm/", {**FORM}, **HTMX)
     assert done["HX-Redirect"] == f"/models/{model_id}/"
     schedule = sandbox.state.models[model_id]["fine_tune_schedule"]
     assert schedule == {
@@ -147,10 +147,10 @@ def test_turning_it_off_clears_the_schedule_after_confirmation(
     operator: Client, sandbox: SandboxServer
 ) -> None:
     model_id = a_model(sandbox, WEEKLY)
-    preview = operator.post(f"/models/{model_id}/schedule/", {"enabled": "off", "step": "preview"})
+    preview = operator.post(f"/models/{model_id}/schedule/preview/", {"enabled": "off"})
     assert "Turn the schedule off" in preview.content.decode()
     assert sandbox.state.models[model_id]["fine_tune_schedule"] == WEEKLY
-    operator.post(f"/models/{model_id}/schedule/", {"enabled": "off", "step": "confirm"})
+    operator.post(f"/models/{model_id}/schedule/confirm/", {"enabled": "off"})
     assert sandbox.state.models[model_id]["fine_tune_schedule"] is None
     patch = [r for r in sandbox.state.seen if r.method == "PATCH"]
     assert [p.body for p in patch] == [b'{"fine_tune_schedule":null}']
@@ -163,7 +163,7 @@ def test_a_free_plan_gets_the_plan_banner_keeps_input_and_is_audited(
 ) -> None:
     client = login_as(Role.OPERATOR, token="drgero_sandbox_freeplan")
     model_id = a_model(sandbox, None, workspace="ws_free")
-    response = client.post(f"/models/{model_id}/schedule/", {**FORM, "step": "confirm"}, **HTMX)
+    response = client.post(f"/models/{model_id}/schedule/confirm/", {**FORM}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 422
     assert "Scheduled fine-tuning needs a paid Dr.Gero plan." in body
@@ -195,7 +195,7 @@ def test_a_403_is_a_plan_banner_only_when_it_speaks_of_plans(
 ) -> None:
     model_id = a_model(sandbox, WEEKLY)
     sandbox.arm(r"/api/models/.*", method="PATCH", status=403, body=body)
-    response = operator.post(f"/models/{model_id}/schedule/", {**FORM, "step": "confirm"}, **HTMX)
+    response = operator.post(f"/models/{model_id}/schedule/confirm/", {**FORM}, **HTMX)
     assert banner in response.content.decode()
 
 
@@ -215,7 +215,7 @@ def test_other_failures_keep_the_input(
 ) -> None:
     model_id = a_model(sandbox, WEEKLY)
     sandbox.arm(r"/api/models/.*", method="PATCH", **fault)
-    response = operator.post(f"/models/{model_id}/schedule/", {**FORM, "step": "confirm"}, **HTMX)
+    response = operator.post(f"/models/{model_id}/schedule/confirm/", {**FORM}, **HTMX)
     body = response.content.decode()
     assert response.status_code == 422 and words in body and 'value="3000"' in body
     assert AuditEvent.objects.filter(action="schedule.update").count() == 1
@@ -232,14 +232,13 @@ def test_an_unknown_cadence_survives_an_edit_of_the_rows(
     page = operator.get(f"/models/{model_id}/schedule/").content.decode()
     assert "FORTNIGHTLY — as Dr.Gero has it" in page
     operator.post(
-        f"/models/{model_id}/schedule/",
+        f"/models/{model_id}/schedule/confirm/",
         {
             "enabled": "on",
             "cadence": "FORTNIGHTLY",
             "size": "rows",
             "rows": "500",
             "algorithm": "LAST_N",
-            "step": "confirm",
         },
     )
     schedule = sandbox.state.models[model_id]["fine_tune_schedule"]
@@ -251,7 +250,7 @@ def test_a_viewer_reads_but_cannot_save(login_as: Any, sandbox: SandboxServer) -
     model_id = a_model(sandbox, WEEKLY)
     page = client.get(f"/models/{model_id}/schedule/").content.decode()
     assert "Every week" in page and "Review the change" not in page
-    refused = client.post(f"/models/{model_id}/schedule/", {**FORM, "step": "confirm"})
+    refused = client.post(f"/models/{model_id}/schedule/confirm/", {**FORM})
     assert refused.status_code == 403
     assert sandbox.state.count("PATCH", r".*") == 0
 
@@ -267,7 +266,7 @@ def test_a_schedule_that_is_on_needs_a_cadence(
         else {k: v for k, v in FORM.items() if k != "cadence"}
     )
     for step in ("preview", "confirm"):
-        response = operator.post(f"/models/{model_id}/schedule/", {**form, "step": step}, **HTMX)
+        response = operator.post(f"/models/{model_id}/schedule/{step}/", {**form}, **HTMX)
         assert response.status_code == 422
         assert "Choose how often Dr.Gero should fine-tune." in response.content.decode()
     assert sandbox.state.count("PATCH", r".*") == 0

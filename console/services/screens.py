@@ -1,0 +1,125 @@
+"""What the run-start and schedule screens need, in one call each: the model (or a stand-in
+while Dr.Gero fails), the problem, and whether a run of it is going."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import User
+
+from console.models import RunRecord
+from console.selectors.mirror import active_run, known_model_name
+from console.services.drgero import Problem
+from console.services.mirror import active_run_checked, remember_model
+from console.services.models import model_get
+from console.services.schedules import (
+    ScheduleChoice,
+    last_scheduled_run,
+    schedule_read,
+    schedule_sentence,
+)
+
+
+@dataclass(frozen=True)
+class ModelStandIn:
+    """A model as the console last saw it, for a form while Dr.Gero cannot say more."""
+
+    id: str
+    name: str
+    schedule: Any = None
+
+
+TRANSIENT = ("unavailable", "busy", "bad_answer", "error")
+
+
+def stand_in(model_id: str, problem: Problem | None) -> ModelStandIn | None:
+    """When Dr.Gero failed for a passing reason, a stand-in that keeps a form on the page."""
+    if problem is None or problem.kind not in TRANSIENT:
+        return None
+    return ModelStandIn(model_id, known_model_name(model_id) or "this model")
+
+
+@dataclass(frozen=True)
+class ModelScreen:
+    """A model for a screen that acts on it. ``model`` is None when there is nothing to show
+    a form for (``problem`` says why); a stand-in when Dr.Gero failed for a passing reason
+    during a POST, so what was typed is kept."""
+
+    model: Any
+    problem: Problem | None = None
+    busy: RunRecord | None = None  # a run Dr.Gero confirmed is going: no form is offered
+    busy_unconfirmed: RunRecord | None = None  # the mirror says so, Dr.Gero could not be asked
+
+    @property
+    def failed_status(self) -> int:
+        return self.problem.page_status if self.problem else 502
+
+
+def model_screen(
+    *, user: User, model_id: str, acting: bool, check_busy: bool = False
+) -> ModelScreen:
+    """Read the model for a screen; ``acting`` (a POST) keeps a stand-in through a passing
+    failure and records who acted on the model; ``check_busy`` asks Dr.Gero whether the run
+    the mirror holds as going still is, before a form is refused on it."""
+    current = model_get(user=user, model_id=model_id)
+    model: Any = current.value
+    problem = None
+    if model is None:
+        model = stand_in(model_id, current.problem) if acting else None
+        if model is None:
+            return ModelScreen(None, current.problem)
+        problem = current.problem
+    elif acting:
+        remember_model(model.id, model.name, actor=user)
+    if not check_busy:
+        return ModelScreen(model, problem)
+    if problem is None:
+        busy, asked = active_run_checked(user, model.id)
+    else:  # Dr.Gero is failing already: don't ask it again on this page
+        busy, asked = active_run(model.id), False
+    if not asked:
+        return ModelScreen(model, problem, busy_unconfirmed=busy)
+    return ModelScreen(model, problem, busy=busy)
+
+
+@dataclass(frozen=True)
+class ScheduleScreen:
+    """The schedule editor's reads: the model (or a stand-in during a POST while Dr.Gero
+    fails), the schedule it has now in words, and the last run Dr.Gero started on its own."""
+
+    model: Any
+    problem: Problem | None = None
+    current: ScheduleChoice | None = None  # None: not known (no model, or a stand-in)
+    current_sentence: str = ""
+    last_scheduled: RunRecord | None = None
+
+    @property
+    def context(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "problem": self.problem,
+            "current": self.current,
+            "current_sentence": self.current_sentence,
+            "last_scheduled": self.last_scheduled,
+        }
+
+
+def schedule_screen(*, user: User, model_id: str, acting: bool) -> ScheduleScreen:
+    current = schedule_read(user=user, model_id=model_id)
+    model = current.value
+    if model is None:
+        kept = stand_in(model_id, current.problem) if acting else None
+        if kept is None:
+            return ScheduleScreen(None, current.problem)
+        # What was typed comes back with the problem; it can be confirmed once Dr.Gero answers
+        # again, since the confirmation shows the schedule before and after.
+        words = "Dr.Gero could not be reached, so the schedule it has now is not known."
+        return ScheduleScreen(kept, current.problem, current_sentence=words)
+    now = ScheduleChoice.from_schedule(model.schedule)
+    return ScheduleScreen(
+        model,
+        current=now,
+        current_sentence=schedule_sentence(model.name, now),
+        last_scheduled=last_scheduled_run(model.id),
+    )
