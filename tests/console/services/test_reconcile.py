@@ -185,7 +185,7 @@ def test_the_start_form_checks_with_dr_gero_before_refusing(
     forget(sandbox, run_id)
     page = client.get(f"/models/{model_id}/runs/new/").content.decode()
     assert "A run of this model is" not in page
-    assert 'name="step" value="preview"' in page  # the form is offered
+    assert f"/models/{model_id}/runs/preview/" in page  # the form is offered
     assert RunRecord.objects.get(run_id=run_id).missing_since is not None
 
 
@@ -198,7 +198,7 @@ def test_the_start_form_lets_people_choose_when_dr_gero_cannot_be_asked(
     client.force_login(operator)
     page = client.get(f"/models/{model_id}/runs/new/").content.decode()
     assert "could not be asked just now" in page
-    assert 'name="step" value="preview"' in page
+    assert f"/models/{model_id}/runs/preview/" in page
 
 
 def test_a_model_no_members_token_can_read_keeps_its_history_and_says_so(
