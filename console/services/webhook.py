@@ -39,6 +39,7 @@ from django.views.decorators.debug import sensitive_variables
 from console.crypto import encrypt_secret
 from console.models import Delivery, DeliveryChannel, DeliveryState, TeamWebhook
 from console.services.audit import Actor, Target, audit_record
+from drgero_client.client import is_loopback_host
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
@@ -163,7 +164,7 @@ def url_problem(url: str) -> str | None:
     except ValueError:
         return "Enter a full web address, starting with https://."
     if parts.scheme != "https" and not (
-        settings.CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP and _is_loopback_literal(host)
+        settings.CONSOLE_WEBHOOK_ALLOW_LOOPBACK_HTTP and is_loopback_host(host)
     ):
         return "The webhook address must start with https://."
     try:
@@ -177,15 +178,6 @@ def url_problem(url: str) -> str | None:
             "needs an internal receiver sets CONSOLE_WEBHOOK_ALLOW_PRIVATE=1."
         )
     return None
-
-
-def _is_loopback_literal(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @sensitive_variables("url")

@@ -70,10 +70,12 @@ def _unavailable(request: HtmxHttpRequest, screen: ScheduleScreen) -> HttpRespon
     return None
 
 
-@require_POST
-@requires(Role.OPERATOR)
-def schedule_preview(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
-    """Before and after, in words, to confirm; nothing is sent to Dr.Gero yet."""
+Reviewed = tuple[ScheduleScreen, ScheduleChoice, dict[str, Any]]
+
+
+def _review(request: HtmxHttpRequest, model_id: str) -> Reviewed | HttpResponse:
+    """The model and the posted change; an answer instead when there is nothing to confirm
+    (no model, Dr.Gero failing, a form with errors, or a change that changes nothing)."""
     screen = schedule_screen(user=request.user, model_id=model_id, acting=True)
     if (answer := _unavailable(request, screen)) is not None:
         return answer
@@ -82,37 +84,38 @@ def schedule_preview(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         return _screen(request, {**screen.context, "form": form}, 422)
     sentence = schedule_sentence(screen.model.name, choice)
     context = {**screen.context, "form": form, "sentence": sentence}
-    if _unchanged(screen, choice):
-        return _screen(request, {**context, "unchanged": True})
-    return _screen(request, {**context, "confirming": True, "after_sentence": sentence})
-
-
-def _unchanged(screen: ScheduleScreen, choice: ScheduleChoice) -> bool:
-    """Before and after would read the same: there is nothing to confirm or send."""
     now = screen.current
-    return choice == now or (not choice.enabled and now is not None and not now.enabled)
+    if choice == now or (not choice.enabled and now is not None and not now.enabled):
+        # Before and after would read the same: there is nothing to confirm or send.
+        return _screen(request, {**context, "unchanged": True})
+    return screen, choice, context
+
+
+@require_POST
+@requires(Role.OPERATOR)
+def schedule_preview(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
+    """Before and after, in words, to confirm; nothing is sent to Dr.Gero yet."""
+    reviewed = _review(request, model_id)
+    if isinstance(reviewed, HttpResponse):
+        return reviewed
+    _, _, context = reviewed
+    return _screen(request, {**context, "confirming": True, "after_sentence": context["sentence"]})
 
 
 @require_POST
 @requires(Role.OPERATOR)
 def schedule_confirm(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     """Apply the confirmed schedule in Dr.Gero (audited, with before and after)."""
-    screen = schedule_screen(user=request.user, model_id=model_id, acting=True)
-    if (answer := _unavailable(request, screen)) is not None:
-        return answer
-    form, choice = _posted(request, screen)
-    if choice is None:
-        return _screen(request, {**screen.context, "form": form}, 422)
-    sentence = schedule_sentence(screen.model.name, choice)
-    if _unchanged(screen, choice):
-        context = {**screen.context, "form": form, "sentence": sentence}
-        return _screen(request, {**context, "unchanged": True})
+    reviewed = _review(request, model_id)
+    if isinstance(reviewed, HttpResponse):
+        return reviewed
+    screen, choice, context = reviewed
     outcome = schedule_update(
         user=request.user, model_id=screen.model.id, choice=choice, request=request
     )
     if outcome.problem is not None:
-        context = {**screen.context, "form": form, "sentence": sentence}
         return _screen(request, {**context, "problem": outcome.problem}, 422)
+    sentence = context["sentence"]
     messages.success(request, f"Schedule saved. {sentence}")
     return redirect_after_success(request, reverse("console:model-detail", args=[screen.model.id]))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -94,3 +94,16 @@ def login_as(make_member: Callable[..., Any]) -> Callable[..., Client]:
 
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_CURRENT_URL": "http://testserver/audit/"}
+
+
+@pytest.fixture
+def receiver(settings: Any) -> Iterator[Any]:
+    """A live receiver on loopback, which the console reaches only with
+    CONSOLE_WEBHOOK_ALLOW_PRIVATE on (as a deployment with an internal receiver sets it)."""
+    settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE = True
+    from tests.console.webhook_receiver import Receiver
+
+    got = Receiver()
+    yield got
+    got.server.shutdown()
+    got.server.server_close()

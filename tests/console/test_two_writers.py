@@ -18,10 +18,8 @@ Which test catches which guard, when it is removed by hand:
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,6 +36,7 @@ from console.services.run_checks import run_sync
 from console.services.runs import RunSettings, run_prepare, run_start
 from console.services.webhook import webhook_save
 from drgero_client.sandbox import SandboxServer
+from tests.console.webhook_receiver import Receiver
 from tests.console.worker import sweep
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -76,38 +75,6 @@ def hold_at(barrier: threading.Barrier) -> None:
     # A broken barrier: the other writer is kept out by the guard, so go on alone.
     with contextlib.suppress(threading.BrokenBarrierError):
         barrier.wait(timeout=HOLD)
-
-
-class Receiver:
-    """A live webhook receiver on loopback that counts the calls it gets."""
-
-    def __init__(self) -> None:
-        self.calls: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", "0"))
-                receiver.calls.append(json.loads(self.rfile.read(length)))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE = True
-    got = Receiver()
-    yield got
-    got.server.shutdown()
-    got.server.server_close()
 
 
 @pytest.fixture
@@ -161,7 +128,7 @@ def told_once(run_id: str, member: Any, receiver: Receiver) -> None:
     for delivery in deliveries:
         delivery_send(delivery.pk)
     assert [m.to for m in mail.outbox] == [["op@team.example"]]
-    assert len(receiver.calls) == 1
+    assert len(receiver.bodies) == 1
 
 
 def test_a_sweep_and_a_persons_check_racing_tell_the_end_once(
@@ -236,7 +203,7 @@ def test_two_deliver_tasks_for_one_delivery_send_once(
         )
         assert sorted(results) == ["sent", "skipped"], results
     assert [m.to for m in mail.outbox] == [["op@team.example"]]
-    assert len(receiver.calls) == 1
+    assert len(receiver.bodies) == 1
     assert Delivery.objects.filter(run=record, state="sent").count() == 2
 
 

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import socket
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -21,59 +16,14 @@ from console.services import webhook
 from console.services.runs import RunSettings, run_prepare, run_start
 from console.services.webhook import webhook_save, webhook_url_problem
 from drgero_client.sandbox import SandboxServer
+from tests.console.webhook_receiver import SECRET_PATH, Receiver
 from tests.console.worker import run_queued, run_scheduled, sweep
 
 pytestmark = pytest.mark.django_db
 
-SECRET_PATH = "/hooks/T000/B000/webhook-path-secret-6f1d"
 SETTINGS = RunSettings(
     auto=False, rows=1000, algorithm="LAST_N", create_synthetic_data=False, hypertuning_enabled=True
 )
-
-
-class Receiver:
-    """A local webhook receiver: records each JSON body; answers with the statuses queued, a
-    redirect to ``redirect_to``, after ``delay`` seconds."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.statuses: list[int] = []
-        self.redirect_to = "http://127.0.0.1:9/elsewhere"
-        self.delay = 0.0
-        self.hosts: list[str] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                length = int(self.headers.get("Content-Length", "0"))
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                receiver.hosts.append(str(self.headers.get("Host")))
-                if receiver.delay:
-                    time.sleep(receiver.delay)
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                if status in (301, 302, 307, 308):
-                    self.send_header("Location", receiver.redirect_to)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}{SECRET_PATH}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def receiver(settings: Any) -> Iterator[Receiver]:
-    """A live receiver on loopback, which the console reaches only with
-    CONSOLE_WEBHOOK_ALLOW_PRIVATE on (as a deployment with an internal receiver sets it)."""
-    settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE = True
-    got = Receiver()
-    yield got
-    got.server.shutdown()
-    got.server.server_close()
 
 
 def end_a_run(sandbox: SandboxServer, member: Any, capture: Any, outcome: str = "") -> None:

@@ -47,6 +47,14 @@ def interval_passes(run_id: str, settings: Any) -> None:
     RunRecord.objects.filter(run_id=run_id).update(missing_since=timezone.now() - back)
 
 
+def retire(sandbox: SandboxServer, run_id: str, settings: Any) -> None:
+    """The sandbox forgets the run, and two active sweeps an interval apart notice."""
+    forget(sandbox, run_id)
+    sweep("active")
+    interval_passes(run_id, settings)
+    sweep("active")
+
+
 @pytest.fixture
 def operator(make_member: Any) -> Any:
     return make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
@@ -161,10 +169,7 @@ def test_the_run_page_says_what_the_console_last_saw(
     sandbox: SandboxServer, operator: Any, settings: Any
 ) -> None:
     model_id, run_id = started(sandbox, operator)
-    forget(sandbox, run_id)
-    sweep("active")
-    interval_passes(run_id, settings)
-    sweep("active")
+    retire(sandbox, run_id, settings)
     client = Client()
     client.force_login(operator)
     page = client.get(f"/runs/{run_id}/").content.decode()

@@ -215,10 +215,8 @@ def test_a_later_sync_now_resolves_a_pending_unknown_start(
     assert RunRecord.objects.get(model_id=model_id).started_by == user
 
 
-@pytest.mark.django_db
-def test_the_page_of_an_unknown_start_leads_to_the_run_it_became(
-    sandbox: SandboxServer, make_member: Any
-) -> None:
+def an_operator_with_a_preview(sandbox: SandboxServer, make_member: Any) -> tuple[Any, ...]:
+    """A signed-in Operator, an idle model, and a run start they previewed."""
     from django.test import Client
 
     user = make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
@@ -226,6 +224,14 @@ def test_the_page_of_an_unknown_start_leads_to_the_run_it_became(
     client.force_login(user)
     model_id = idle_model(sandbox)
     submission = run_prepare(user=user, model_id=model_id, model_name="M", settings=SETTINGS)
+    return user, client, model_id, submission
+
+
+@pytest.mark.django_db
+def test_the_page_of_an_unknown_start_leads_to_the_run_it_became(
+    sandbox: SandboxServer, make_member: Any
+) -> None:
+    user, client, model_id, submission = an_operator_with_a_preview(sandbox, make_member)
     sandbox.arm(RUN_POST, method="POST", status=502, apply=True, times=1)
     sandbox.arm(r"/api/models/[^/]+/fine-tune/runs", method="GET", status=500)
     assert not run_start(user=user, submission_id=submission.pk).started
@@ -243,13 +249,7 @@ def test_the_page_of_an_unknown_start_leads_to_the_run_it_became(
 def test_the_page_of_a_start_that_became_no_run_says_so(
     sandbox: SandboxServer, make_member: Any
 ) -> None:
-    from django.test import Client
-
-    user = make_member("op", Role.OPERATOR, token="drgero_sandbox_full")
-    client = Client()
-    client.force_login(user)
-    model_id = idle_model(sandbox)
-    submission = run_prepare(user=user, model_id=model_id, model_name="M", settings=SETTINGS)
+    user, client, model_id, submission = an_operator_with_a_preview(sandbox, make_member)
     RunSubmission.objects.filter(pk=submission.pk).update(state="failed")
     led = client.get(f"/runs/{submission.pk}/", follow=True)
     assert led.redirect_chain[-1][0] == f"/models/{model_id}/runs/"
