@@ -9,10 +9,19 @@ so the worker never looks for rows that are not there yet.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+log = logging.getLogger(__name__)
+# What the queue raises when it cannot be reached: Redis restarting, or the one-machine SQLite
+# queue locked past its timeout.
+QUEUE_UNREACHABLE = (RedisConnectionError, RedisTimeoutError, sqlite3.OperationalError)
 
 DELIVERIES_FLUSH = "deliveries_flush"  # send the deliveries written for a run's end
 MODEL_SYNC = "model_sync"  # a person's "Check Dr.Gero for updates": (member id, model, run)
@@ -31,7 +40,27 @@ def does(job: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return register
 
 
-def later(job: str, *args: Any) -> None:
-    """Hand ``job`` to the worker once the current transaction commits."""
+class QueueUnavailable(Exception):
+    """The worker's queue could not be reached, so the job was not handed over."""
+
+
+def later(job: str, *args: Any, must_reach: bool = False) -> None:
+    """Hand ``job`` to the worker once the current transaction commits.
+
+    While the queue cannot be reached the job is not handed over, and that is logged: the
+    worker's watcher sends deliveries that were never tried, and the sweeps read what a new
+    token sees. With ``must_reach`` (a person waiting for it) ``QueueUnavailable`` is raised.
+    """
     doer = _doers[job]  # a KeyError here is a programming error: no task does this job
-    transaction.on_commit(lambda: doer(*args))
+
+    def hand_over() -> None:
+        try:
+            doer(*args)
+        except QUEUE_UNREACHABLE as exc:
+            log.warning(
+                "job %s was not queued: the queue did not answer (%s)", job, type(exc).__name__
+            )
+            if must_reach:
+                raise QueueUnavailable(job) from None
+
+    transaction.on_commit(hand_over)

@@ -85,11 +85,17 @@ def _run_not_found(
     return Outcome(problem=replace(outcome.problem, message=words))
 
 
-def run_sync_request(*, user: User, model_id: str, run_id: str | None = None) -> None:
-    """Ask the worker to check Dr.Gero for this model (or run); the pages show it pending."""
+def run_sync_request(*, user: User, model_id: str, run_id: str | None = None) -> bool:
+    """Ask the worker to check Dr.Gero for this model (or run); the pages show it pending.
+    False when the worker's queue could not be reached (nothing is then shown pending)."""
     remember_model(model_id, actor=user)
     ModelSyncState.objects.filter(pk=model_id).update(sync_requested_at=timezone.now())
-    jobs.later(jobs.MODEL_SYNC, user.pk, model_id, run_id)  # pages never wait on the call
+    try:
+        jobs.later(jobs.MODEL_SYNC, user.pk, model_id, run_id, must_reach=True)
+    except jobs.QueueUnavailable:
+        ModelSyncState.objects.filter(pk=model_id).update(sync_requested_at=None)
+        return False
+    return True
 
 
 def run_sync_perform(*, user_id: int, model_id: str, run_id: str | None = None) -> None:

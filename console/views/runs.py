@@ -152,13 +152,19 @@ def runs_export_for_model(request: HtmxHttpRequest, model_id: str) -> HttpRespon
 def model_sync(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     """Hand a check with Dr.Gero to the worker; the history shows it pending, then done."""
     run_id = request.POST.get("run_id", "").strip() or None
-    run_sync_request(user=request.user, model_id=model_id, run_id=run_id)
-    messages.info(
-        request,
-        "Checking Dr.Gero for updates of this run…"
-        if run_id
-        else "Checking Dr.Gero for updates of this model's runs…",
-    )
+    if run_sync_request(user=request.user, model_id=model_id, run_id=run_id):
+        messages.info(
+            request,
+            "Checking Dr.Gero for updates of this run…"
+            if run_id
+            else "Checking Dr.Gero for updates of this model's runs…",
+        )
+    else:
+        messages.error(
+            request,
+            "The console's worker could not be reached just now, so nothing was checked. "
+            "Try again in a moment.",
+        )
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("console:model-runs", args=[model_id])

@@ -59,3 +59,44 @@ def test_signed_in_pages_answer_while_the_shared_cache_is_down(
         assert client.post("/logout/").status_code == 302
         assert client.get("/runs/").status_code == 302  # the log-out held, from the database
     caches.close_all()
+
+
+@pytest.mark.django_db(transaction=True)  # on_commit runs at once, as in a request
+def test_a_check_asked_for_while_the_queue_is_down_says_so(
+    login_as: Any, sandbox: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Redis restart under the worker's queue: the person is told, nothing stays pending."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from console import tasks
+    from console.models import ModelSyncState
+
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(tasks.HUEY, "enqueue", unreachable)
+    client = login_as(Role.OPERATOR, token="drgero_sandbox_full")
+    response = client.post("/models/m1/sync/", {"next": "/runs/"}, follow=True)
+    assert response.status_code == 200
+    assert "worker could not be reached just now" in response.content.decode()
+    assert not ModelSyncState.objects.filter(sync_requested_at__isnull=False).exists()
+    assert "was not queued" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_end_told_while_the_queue_is_down_is_sent_by_the_watcher_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from console import jobs, tasks
+
+    calls: list[Any] = []
+
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        calls.append(args)
+        raise RedisConnectionError("Connection refused")
+
+    monkeypatch.setattr(tasks.HUEY, "enqueue", unreachable)
+    jobs.later(jobs.DELIVERIES_FLUSH)  # outside a transaction: handed over at once
+    assert len(calls) == 1  # tried, failed quietly; deliveries never tried wait for the watcher
