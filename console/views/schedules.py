@@ -41,7 +41,8 @@ def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     now = screen.current
     editing = "enabled" in request.GET
     initial = request.GET.dict() if editing else ScheduleForm.initial_from(now)
-    form = ScheduleForm(initial=initial, keep_cadence=initial.get("cadence") or now.cadence)
+    # Only the cadence Dr.Gero has now is kept among the choices; one from the address is not.
+    form = ScheduleForm(initial=initial, keep_cadence=now.cadence)
     context = {**screen.context, "form": form, "sentence": screen.current_sentence}
     return _screen(request, {**context, "editing": editing})
 

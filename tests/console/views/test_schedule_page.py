@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from itertools import product
 from typing import Any
 
@@ -271,3 +272,18 @@ def test_a_schedule_that_is_on_needs_a_cadence(
         assert "Choose how often Dr.Gero should fine-tune." in response.content.decode()
     assert sandbox.state.count("PATCH", r".*") == 0
     assert not AuditEvent.objects.exists()
+
+
+def test_change_settings_comes_back_to_the_form_with_the_values_but_no_made_up_cadence(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    model_id = a_model(sandbox, WEEKLY)
+    back = operator.get(
+        f"/models/{model_id}/schedule/?enabled=on&cadence=DAILY&size=rows&rows=1234&algorithm=LAST_N"
+    ).content.decode()
+    assert 'value="1234"' in back
+    assert re.search(r'name="cadence" value="DAILY"[^>]*checked', back)
+    forged = operator.get(
+        f"/models/{model_id}/schedule/?enabled=on&cadence=EVERY_SECOND"
+    ).content.decode()
+    assert "EVERY_SECOND" not in forged
