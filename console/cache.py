@@ -48,8 +48,6 @@ def _degrade(default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]
                 return method(self, *args, **kwargs)
             except UNREACHABLE as exc:
                 _warn(method.__name__, exc)
-                if method.__name__ == "get":
-                    return kwargs.get("default", args[1] if len(args) > 1 else None)
                 return default() if callable(default) else default
 
         return safe
@@ -60,7 +58,13 @@ def _degrade(default: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]
 class DegradingRedisCache(RedisCache):
     """``RedisCache`` that reads as a miss and skips writes while Redis cannot be reached."""
 
-    get = _degrade(None)(RedisCache.get)
+    def get(self, key: Any, default: Any = None, version: int | None = None) -> Any:
+        try:
+            return super().get(key, default, version)
+        except UNREACHABLE as exc:
+            _warn("get", exc)
+            return default  # a miss: the caller's own default
+
     get_many = _degrade(dict)(RedisCache.get_many)
     has_key = _degrade(False)(RedisCache.has_key)
     set = _degrade(None)(RedisCache.set)

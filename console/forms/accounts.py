@@ -73,7 +73,7 @@ class NotificationsForm(forms.Form):
 
 
 class WebhookForm(forms.Form):
-    """The team's webhook address; checked by ``notices.webhook_url_problem``."""
+    """The team's webhook address; checked by ``webhook.webhook_url_problem``."""
 
     url = forms.CharField(
         label="Webhook address",

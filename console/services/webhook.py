@@ -21,7 +21,6 @@ import ipaddress
 import json
 import os
 import socket
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -45,22 +44,12 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
-# The few outcomes an Admin sees: they never tell a closed port from a slow one.
-DELIVERED = "delivered"
+# What an Admin sees of a call that reached no receiver: never a closed port from a slow one.
 NOT_DELIVERED = "could not deliver"
 
 
 class Undeliverable(Exception):
     """The call did not reach a receiver that answered; the words never include the URL."""
-
-
-@dataclass(frozen=True)
-class Refusal:
-    rule: str  # "private", "loopback", …: which range refused it
-
-    @property
-    def words(self) -> str:
-        return RULE_WORDS[self.rule]
 
 
 RULE_WORDS = {
@@ -107,11 +96,12 @@ def address_rule(raw: IPAddress) -> str | None:
     return None
 
 
-def refusal(ip: IPAddress) -> Refusal | None:
+def refused_rule(ip: IPAddress) -> str | None:
+    """The rule that keeps the webhook from this address here, or None when it may go."""
     rule = address_rule(ip)
     if rule is None or (rule in INTERNAL_RULES and settings.CONSOLE_WEBHOOK_ALLOW_PRIVATE):
         return None
-    return Refusal(rule)
+    return rule
 
 
 def resolve(host: str, port: int) -> list[IPAddress]:
@@ -143,14 +133,14 @@ def checked_addresses(host: str, port: int) -> list[IPAddress]:
     if not addresses:
         raise Undeliverable(f"the host name {host} could not be found")
     for ip in addresses:
-        refused = refusal(ip)
-        if refused is not None:
-            raise Undeliverable(f"{host} is {refused.words}, which the webhook may not reach")
+        rule = refused_rule(ip)
+        if rule is not None:
+            raise Undeliverable(f"{host} is {RULE_WORDS[rule]}, which the webhook may not reach")
     return addresses
 
 
 @sensitive_variables("url")
-def url_problem(url: str) -> str | None:
+def webhook_url_problem(url: str) -> str | None:
     """Why a webhook address cannot be saved, in plain words; None when it can."""
     try:
         URLValidator(schemes=["https", "http"])(url)
@@ -241,15 +231,10 @@ def post_json(url: str, document: dict[str, Any]) -> int:
 WEBHOOK_BINDING = ("webhook", "team")
 
 
-def webhook_url_problem(url: str) -> str | None:
-    """Why a webhook address cannot be saved, in plain words; None when it can."""
-    return url_problem(url)
-
-
 @sensitive_variables("url")
 def webhook_save(*, actor: User, url: str, request: HttpRequest | None = None) -> str | None:
     """Save the team webhook (encrypted); returns a problem in words, or None."""
-    problem = url_problem(url)
+    problem = webhook_url_problem(url)
     if problem:
         return problem
     value, key_id = encrypt_secret(url, binding=WEBHOOK_BINDING)

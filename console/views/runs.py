@@ -67,10 +67,11 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         after=request.GET.get("after", ""),
         before=request.GET.get("before", ""),
     )
+    reading = not page.runs and token_reading(request.user)  # the table follows until they come
     active = (
         freshness.sync_pending
         or any(r.category in ("queued", "running") for r in page.runs)
-        or (not page.runs and token_reading(request.user))
+        or reading
     )
     query = filters.as_query()
     if model_id:
@@ -86,7 +87,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
         "sync_state": model_sync_state(model_id),
         "freshness": freshness,
-        "reading_token": not page.runs and token_reading(request.user),
+        "reading_token": reading,
         "live": active and not paused,
         "paused": paused and active,
         "poll_seconds": settings.CONSOLE_POLL_SECONDS,
