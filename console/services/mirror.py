@@ -187,13 +187,16 @@ def _differs(record: RunRecord, key: str, value: Any) -> bool:
     return bool(getattr(record, key) != value)
 
 
-def runs_refresh(*, client: DrGeroClient, model_id: str, synced_by: Any = None) -> list[Run]:
-    """Read a model's runs (GET; ``models:read`` is enough) into the mirror. Writes no event."""
+def runs_refresh(
+    *, client: DrGeroClient, model_id: str, synced_by: Any = None
+) -> tuple[list[Run], bool]:
+    """Read a model's runs (GET; ``models:read`` is enough) into the mirror and retire those
+    Dr.Gero forgot. Writes no event. The runs, and whether Dr.Gero's list held all of them."""
     runs, complete = client.list_runs_complete(model_id)
     mirror_upsert(model_id=model_id, runs=runs, synced_by=synced_by)
     runs_reconcile(model_id=model_id, listed=runs, complete=complete)
     ModelSyncState.objects.filter(pk=model_id).update(last_checked_at=timezone.now())
-    return runs
+    return runs, complete
 
 
 def runs_reconcile(*, model_id: str, listed: list[Run], complete: bool) -> list[str]:
@@ -232,12 +235,10 @@ def active_run_checked(user: User, model_id: str) -> tuple[RunRecord | None, boo
     busy = active_run(model_id)
     if busy is None:
         return None, True
-    read = member_call(user, lambda c: c.list_runs_complete(model_id))
+    read = member_call(user, lambda c: runs_refresh(client=c, model_id=model_id))
     if read.value is None:
         return busy, False
     runs, complete = read.value
-    mirror_upsert(model_id=model_id, runs=runs)
-    runs_reconcile(model_id=model_id, listed=runs, complete=complete)
     still = active_run(model_id)
     if still is not None and complete and still.run_id not in {run.id for run in runs}:
         still = None  # Dr.Gero's complete list no longer has it: it does not block
@@ -267,17 +268,22 @@ def _recategorise(model_id: str, before: tuple[str, ...], after: str) -> int:
         records = list(
             RunRecord.objects.select_for_update().filter(model_id=model_id, category__in=before)
         )
-        for record in records:
-            RunTransition.objects.create(
-                run=record,
-                from_status=record.status,
-                to_status=record.status,
-                from_category=record.category,
-                to_category=after,
-                seen_at=now,
-            )
+        RunTransition.objects.bulk_create(_moved(r, after, now) for r in records)
         RunRecord.objects.filter(pk__in=[r.pk for r in records]).update(category=after)
     return len(records)
+
+
+def _moved(record: RunRecord, category: str, now: Any) -> RunTransition:
+    """The transition of a run the console itself moved to ``category`` (its Dr.Gero status
+    unchanged): what it last saw, and what it concluded."""
+    return RunTransition(
+        run=record,
+        from_status=record.status,
+        to_status=record.status,
+        from_category=record.category,
+        to_category=category,
+        seen_at=now,
+    )
 
 
 def run_gone(run_id: str) -> bool:
@@ -294,17 +300,10 @@ def run_gone(run_id: str) -> bool:
         if record is None:
             return False
         before = record.category
+        _moved(record, "gone", now).save()
         record.category = "gone"
         record.missing_since = record.missing_since or now
         record.save(update_fields=["category", "missing_since"])
-        RunTransition.objects.create(
-            run=record,
-            from_status=record.status,
-            to_status=record.status,
-            from_category=before,
-            to_category="gone",
-            seen_at=now,
-        )
         run_left_drgero(record, last_seen=before)
     log.info("run %s of model %s is no longer in Dr.Gero", run_id, record.model_id)
     return True

@@ -155,7 +155,7 @@ def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = N
     known_ids: set[str] = set()
     if client is not None:
         try:
-            known_ids = {r.id for r in runs_refresh(client=client, model_id=model_id)}
+            known_ids = {r.id for r in runs_refresh(client=client, model_id=model_id)[0]}
         except DrGeroError:
             known_ids = set(
                 RunRecord.objects.filter(model_id=model_id).values_list("run_id", flat=True)
@@ -281,7 +281,7 @@ def _resolve(
     """Find the one new run that matches an unknown start; attribute it and say so."""
     try:
         client = client_for(user)
-        runs = runs_refresh(client=client, model_id=submission.model_id)
+        runs, _ = runs_refresh(client=client, model_id=submission.model_id)
     except (DrGeroError, TokenUnavailableError, NoTokenError):
         return False
     return resolve_pending(

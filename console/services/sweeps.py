@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -100,12 +100,7 @@ def sweep_discovery(*, bound: int = DISCOVERY_BOUND) -> SweepReport:
         if not seen and not complete:
             report.error = "Dr.Gero refused every member's token the console could use."
             return report
-        for model_id, (name, members) in seen.items():
-            remember_model(model_id, name, listed_by=_first_listed(model_id, members))
-            ModelSyncState.objects.filter(pk=model_id, deleted_at__isnull=False).update(
-                deleted_at=None
-            )
-            _read_runs(model_id, _preferred(model_id, members), report)
+        _read_listed(seen, report)
         if complete:
             _mark_deleted(set(seen), readers, report)
     except _Stop as stop:
@@ -123,9 +118,7 @@ def sweep_member(member_id: int, *, bound: int = DISCOVERY_BOUND) -> SweepReport
         return report
     try:
         seen, _ = _list_models(readers, bound, report)
-        for model_id, (name, members) in seen.items():
-            remember_model(model_id, name)
-            _read_runs(model_id, members, report)
+        _read_listed(seen, report)
     except _Stop as stop:
         report.error, report.retry_after = str(stop), stop.retry_after
         log.warning("reading what member %s's token sees failed: %s", member_id, report.error)
@@ -158,33 +151,50 @@ def _list_models(
     return seen, complete
 
 
-def _first_listed(model_id: str, members: list[tuple[Any, DrGeroClient]]) -> Any:
+Readers = list[tuple[Any, DrGeroClient]]
+
+
+def _read_listed(seen: dict[str, tuple[str, Readers]], report: SweepReport) -> None:
+    """Record each listed model (a member whose token lists it; not deleted, since it is
+    listed) and read its runs, through the member who last acted on it first."""
+    states = _states(seen)
+    for model_id, (name, members) in seen.items():
+        state = states.get(model_id)
+        remember_model(model_id, name, listed_by=_first_listed(state, members))
+        if state is not None and state.deleted_at is not None:
+            ModelSyncState.objects.filter(pk=model_id).update(deleted_at=None)
+        _read_runs(model_id, _preferred(state, members), report)
+
+
+def _states(model_ids: Iterable[str]) -> dict[str, ModelSyncState]:
+    """What the sweeps need of these models' sync states, in one query."""
+    fields = ("model_id", "listed_by_id", "last_actor_id", "deleted_at")
+    return {s.pk: s for s in ModelSyncState.objects.filter(pk__in=list(model_ids)).only(*fields)}
+
+
+def _first_listed(state: ModelSyncState | None, members: Readers) -> Any:
     """The member to remember as one whose token lists the model: the one remembered already
     while they still do (no write each sweep), else the first."""
-    state = ModelSyncState.objects.filter(pk=model_id).only("listed_by_id").first()
     for member, _ in members:
         if state and member.pk == state.listed_by_id:
             return member
     return members[0][0]
 
 
-def _preferred(
-    model_id: str, members: list[tuple[Any, DrGeroClient]]
-) -> list[tuple[Any, DrGeroClient]]:
+def _preferred(state: ModelSyncState | None, members: Readers) -> Readers:
     """The members and their clients, the member who last acted on the model first."""
-    state = ModelSyncState.objects.filter(pk=model_id).only("last_actor_id").first()
     last = state.last_actor_id if state else None
     return sorted(members, key=lambda pair: pair[0].pk != last)
 
 
-def _read_runs(model_id: str, readers: list[tuple[Any, DrGeroClient]], report: SweepReport) -> None:
+def _read_runs(model_id: str, readers: Readers, report: SweepReport) -> None:
     """Read the model's runs with the first reader that may; a model no reader can read any
     more keeps its history, and its runs say so instead of showing them running for ever."""
     not_found: set[int] = set()
     for member, client in readers:
         report.calls += 1
         try:
-            runs = runs_refresh(client=client, model_id=model_id)
+            runs, _ = runs_refresh(client=client, model_id=model_id)
         except NotFoundError:
             not_found.add(member.pk)  # another workspace's token, or the model is gone
             continue
@@ -264,9 +274,10 @@ def sweep_active() -> SweepReport:
         for model_id in models:
             runs_unreadable(model_id)  # no member's token at all: the runs say so
         return report
+    states = _states(models)
     try:
         for model_id in models:
-            _read_runs(model_id, _preferred(model_id, readers), report)
+            _read_runs(model_id, _preferred(states.get(model_id), readers), report)
     except _Stop as stop:
         report.error, report.retry_after = str(stop), stop.retry_after
     return report
