@@ -11,6 +11,7 @@ from django.http import HttpRequest
 from console.models import RunOrigin, RunRecord
 from console.services.audit import Target, audit_attempt
 from console.services.drgero import Outcome
+from console.services.models import model_get
 from console.services.tokens import member_call
 from console.vocabulary import CADENCES, dataset_phrase
 from drgero_client import DatasetSize, Model, Schedule
@@ -74,10 +75,6 @@ def schedule_sentence(model_name: str, choice: ScheduleChoice) -> str:
     return f"{opening}, Dr.Gero fine-tunes {model_name} on {data}."
 
 
-def schedule_read(*, user: User, model_id: str) -> Outcome[Model]:
-    return member_call(user, lambda c: c.get_model(model_id))
-
-
 def last_scheduled_run(model_id: str) -> RunRecord | None:
     """The newest run Dr.Gero started on its own (first seen outside the console)."""
     return (
@@ -91,7 +88,7 @@ def schedule_update(
     *, user: User, model_id: str, choice: ScheduleChoice, request: HttpRequest | None = None
 ) -> Outcome[Model | None]:
     """PATCH ``fine_tune_schedule`` (null to clear); record before, after and the outcome."""
-    current = schedule_read(user=user, model_id=model_id)
+    current = model_get(user=user, model_id=model_id)
     if current.value is None:
         return Outcome(problem=current.problem)
     model = current.value

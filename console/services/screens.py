@@ -16,7 +16,6 @@ from console.services.models import model_get
 from console.services.schedules import (
     ScheduleChoice,
     last_scheduled_run,
-    schedule_read,
     schedule_sentence,
 )
 
@@ -56,21 +55,25 @@ class ModelScreen:
         return self.problem.page_status if self.problem else 502
 
 
+def _model_for(*, user: User, model_id: str, acting: bool) -> tuple[Any, Problem | None]:
+    """The model and None; or, when Dr.Gero failed, the problem with a stand-in during a POST
+    (``acting``) for a passing failure, else with None."""
+    current = model_get(user=user, model_id=model_id)
+    if current.value is not None:
+        return current.value, None
+    return (stand_in(model_id, current.problem) if acting else None), current.problem
+
+
 def model_screen(
     *, user: User, model_id: str, acting: bool, check_busy: bool = False
 ) -> ModelScreen:
     """Read the model for a screen; ``acting`` (a POST) keeps a stand-in through a passing
     failure and records who acted on the model; ``check_busy`` asks Dr.Gero whether the run
     the mirror holds as going still is, before a form is refused on it."""
-    current = model_get(user=user, model_id=model_id)
-    model: Any = current.value
-    problem = None
+    model, problem = _model_for(user=user, model_id=model_id, acting=acting)
     if model is None:
-        model = stand_in(model_id, current.problem) if acting else None
-        if model is None:
-            return ModelScreen(None, current.problem)
-        problem = current.problem
-    elif acting:
+        return ModelScreen(None, problem)
+    if acting and problem is None:
         remember_model(model.id, model.name, actor=user)
     if not check_busy:
         return ModelScreen(model, problem)
@@ -106,16 +109,14 @@ class ScheduleScreen:
 
 
 def schedule_screen(*, user: User, model_id: str, acting: bool) -> ScheduleScreen:
-    current = schedule_read(user=user, model_id=model_id)
-    model = current.value
+    model, problem = _model_for(user=user, model_id=model_id, acting=acting)
     if model is None:
-        kept = stand_in(model_id, current.problem) if acting else None
-        if kept is None:
-            return ScheduleScreen(None, current.problem)
+        return ScheduleScreen(None, problem)
+    if problem is not None:
         # What was typed comes back with the problem; it can be confirmed once Dr.Gero answers
         # again, since the confirmation shows the schedule before and after.
         words = "Dr.Gero could not be reached, so the schedule it has now is not known."
-        return ScheduleScreen(kept, current.problem, current_sentence=words)
+        return ScheduleScreen(model, problem, current_sentence=words)
     now = ScheduleChoice.from_schedule(model.schedule)
     return ScheduleScreen(
         model,
