@@ -13,13 +13,22 @@ from console.selectors.team import admin_names
 THEMES = ("system", "light", "dark")
 
 
+def _unread(user: object) -> SimpleLazyObject:
+    from console.services.notices import notices_unread
+
+    return SimpleLazyObject(lambda: notices_unread(user))  # type: ignore[arg-type]
+
+
 def console(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     signed_in = bool(user and user.is_authenticated)
     role = role_of(user) if signed_in else None
     session = getattr(request, "session", None)
     theme = session.get(MEMBER_THEME, "system") if signed_in and session is not None else ""
+    unread = getattr(request, "console_unread", None)
     return {
+        # Counted by NoticesMiddleware on every GET; a POST's page asks only if it shows it.
+        "inbox_unread": unread if unread is not None or not signed_in else _unread(user),
         "nav_items": navigation(request, role) if signed_in else [],
         "my_role": role,
         # Read only by a page that shows a "needs the … role" note or a refusal.

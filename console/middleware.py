@@ -8,6 +8,7 @@ import uuid
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, unquote
 
 from django.conf import settings
 from django.contrib import messages
@@ -189,14 +190,27 @@ class NoticesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if request.method == "GET" and user is not None and user.is_authenticated:
-            from console.services.notices import notices_take
+            from console.services.notices import notice_title, notices_take
 
-            for notice in notices_take(user):
+            taken, unread = notices_take(user)
+            request.console_unread = unread  # type: ignore[attr-defined]
+            for notice in taken:
                 level = getattr(messages, notice.level.upper(), messages.INFO)
-                # The link rides in the tags: "link:/runs/…/" (a path of the console's own).
+                # The link rides in the tags: "link:/runs/…/" (a path of the console's own),
+                # and the tab title's words, quoted: "title:Billing%20Helper%3A%20run%20failed".
                 tags = f"notice {notice.kind}" + (f" link:{notice.url}" if notice.url else "")
+                if title := notice_title(notice):
+                    tags += f" title:{quote(title, safe='')}"
                 messages.add_message(request, level, notice.text, extra_tags=tags)
         return self.get_response(request)
+
+
+def message_title(message: Any) -> str:
+    """The tab title a notice asks for ("" for none)."""
+    for tag in (message.extra_tags or "").split():
+        if tag.startswith("title:"):
+            return unquote(tag[len("title:") :])
+    return ""
 
 
 def message_link(message: Any) -> str:
@@ -231,10 +245,15 @@ class HtmxMessagesMiddleware:
                 "text": str(m),
                 "run_ended": "run_ended" in (m.extra_tags or ""),
                 "url": message_link(m),
+                "title": message_title(m),
             }
             for m in messages.get_messages(request)
         ]
         if pending:
             # A list, not an object: htmx hands it to listeners as ``detail.value``.
             trigger_client_event(response, "messages", pending)  # type: ignore[arg-type]
+        unread = getattr(request, "console_unread", None)
+        if unread is not None:
+            # The header's inbox count follows the notices poll and every table's poll.
+            trigger_client_event(response, "inbox", {"unread": unread})
         return response

@@ -17,6 +17,9 @@ ALGORITHMS: dict[str, tuple[str, str]] = {
     ),
 }
 
+# Dr.Gero's creation modes, in the words of the list and the model page.
+CREATION_WORDS: dict[str, str] = {"auto": "Automatic"}
+
 CADENCES: dict[str, tuple[str, str, str]] = {
     # value: (label, one sentence, the summary's opening words)
     "REAL_TIME": ("Real time", "Fine-tune as new data arrives.", "As new data arrives"),
@@ -76,6 +79,23 @@ CATEGORY_WORDS = {
     "unreadable": "Unknown — no member's token can read this model any more",
     "gone": "No longer in Dr.Gero — Dr.Gero stopped listing this run before it ended",
 }
+
+
+TRIGGER_WORDS = {
+    "api": "started through Dr.Gero's API",
+    "schedule": "started by Dr.Gero's schedule",
+    "scheduled": "started by Dr.Gero's schedule",
+    "manual": "started by hand in Dr.Gero",
+    "ui": "started in Dr.Gero's own pages",
+}
+
+
+def trigger_words(trigger: object) -> str:
+    """How Dr.Gero says a run was started, in words; an unknown value as it came."""
+    if not isinstance(trigger, str) or not trigger.strip():
+        return ""
+    known = TRIGGER_WORDS.get(trigger.strip().lower())
+    return known or f"Dr.Gero says it was started by “{one_line(trigger, 60)}”"
 
 
 def status_category(status: str | None) -> str:

@@ -10,7 +10,7 @@ from console.forms.accounts import (
     role_from_choice,
     username_key,
 )
-from console.forms.fields import DAY_FORMAT, DayField, choice_field
+from console.forms.fields import DAY_FORMAT, DayField, WhyForm, choice_field
 from console.forms.filters import AuditFilterForm, DateRangeForm, RunFilterForm
 from console.forms.models import CREATION_MODES, UUID_PATTERN, DeleteModelForm, ModelForm
 from console.forms.runs import DatasetFields, RunStartForm, ScheduleForm, algorithm_choices
@@ -34,6 +34,7 @@ __all__ = [
     "ScheduleForm",
     "TokenForm",
     "WebhookForm",
+    "WhyForm",
     "algorithm_choices",
     "choice_field",
     "role_from_choice",

@@ -47,6 +47,11 @@ class DayField(forms.DateField):
             raise forms.ValidationError("Enter a date between 1970 and 2999.")
 
 
+def native_day() -> forms.DateInput:
+    """A day as the browser's own date picker (it sends 2026-11-27, which DayField reads)."""
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+
+
 class Select(forms.Select):
     """A select whose options are built in Python.
 
@@ -81,3 +86,39 @@ class Select(forms.Select):
             flatatt(widget["attrs"]),
             mark_safe("".join(options)),  # noqa: S308  (built by format_html above)
         )
+
+
+NOTE_LIMIT = 500
+
+
+class NoteField(forms.CharField):
+    """Why a member does something, in their words: optional, one paragraph of at most
+    ``NOTE_LIMIT`` characters, with control and invisible characters taken out and white
+    space folded (it is shown in tables, exports and emails)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        widget = forms.Textarea(attrs={"rows": 2, "maxlength": NOTE_LIMIT})
+        super().__init__(required=False, max_length=NOTE_LIMIT, strip=True, widget=widget, **kwargs)
+
+    def to_python(self, value: Any) -> str:
+        from console.vocabulary import one_line
+
+        text = super().to_python(value)
+        # Folded before the length check, so a paste with stray line breaks still fits.
+        return one_line(text, limit=10 * NOTE_LIMIT) if text else ""
+
+
+class WhyForm(forms.Form):
+    """The optional note on a confirmation: kept with the audit event (and the run)."""
+
+    note = NoteField(label="Why? (optional)")
+
+    def __init__(
+        self, *args: Any, purpose: str = "", keeps_run: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["note"]
+        if purpose:
+            field.label = f"Why are you {purpose}? (optional)"
+        kept = "with the run and in the audit log" if keeps_run else "in the audit log"
+        field.help_text = f"Kept {kept}, for the team to read later; up to {NOTE_LIMIT} characters."

@@ -6,7 +6,8 @@ from typing import Any
 
 from django import forms
 
-from console.forms.fields import DayField, Select, choice_field
+from console.audit_words import action_choices
+from console.forms.fields import DayField, Select, choice_field, native_day
 
 
 class DateRangeForm(forms.Form):
@@ -25,7 +26,7 @@ class DateRangeForm(forms.Form):
 
 class AuditFilterForm(DateRangeForm):
     actor = forms.CharField(required=False, label="Who")
-    action = forms.CharField(required=False, label="Action")
+    action = forms.ChoiceField(required=False, label="Action", choices=[], widget=Select)
     model = forms.ChoiceField(required=False, label="Model", choices=[("", "Any")], widget=Select)
     outcome = forms.ChoiceField(
         required=False,
@@ -42,6 +43,9 @@ class AuditFilterForm(DateRangeForm):
 
     def __init__(self, *args: Any, models: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        choice_field(self, "action").choices = action_choices()
+        for day in ("since", "until"):
+            self.fields[day].widget = native_day()
         # A model by name; an id the console does not know (typed into the URL) is kept.
         chosen = self.data.get("model", "") if self.is_bound else ""
         known = dict(models)

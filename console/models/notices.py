@@ -18,10 +18,15 @@ class Notice(models.Model):
     text = models.TextField()
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
-    seen_at = models.DateTimeField(null=True, blank=True)
+    seen_at = models.DateTimeField(null=True, blank=True)  # shown as a toast
+    read_at = models.DateTimeField(null=True, blank=True)  # read in the inbox, or its run opened
 
     class Meta:
-        indexes = [models.Index(fields=["user", "seen_at"], name="notice_user_seen")]
+        indexes = [
+            models.Index(fields=["user", "seen_at"], name="notice_user_seen"),
+            models.Index(fields=["user", "read_at"], name="notice_user_read"),
+            models.Index(fields=["user", "-created_at", "-id"], name="notice_user_created"),
+        ]
         constraints = [
             # A run's end (or its leaving Dr.Gero) is told to each member once, however many
             # workers saw it.

@@ -52,6 +52,8 @@ class RunRecord(models.Model):
     # The first complete read of the model's runs that did not list this queued, running or
     # unknown run; a later one, an active-sweep interval on, retires it as "gone".
     missing_since = models.DateTimeField(null=True, blank=True)
+    # Why the member who started it in the console did so, in their words (optional).
+    note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         indexes = [
@@ -131,6 +133,12 @@ class ModelSyncState(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The model as the discovery sweep last read it (Dr.Gero's object, as it came), its
+    # leaderboards and its base model's name: what members without a token of their own see.
+    details = models.JSONField(default=dict, blank=True)
+    leaderboards = models.JSONField(null=True, blank=True)  # [{id, name, description}]
+    base_model_name = models.CharField(max_length=300, blank=True)
+    details_read_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"sync state of {self.model_name or self.model_id}"
@@ -184,6 +192,7 @@ class RunSubmission(models.Model):
     run_id = models.CharField(max_length=128, blank=True)
     audit_seq = models.PositiveBigIntegerField(null=True, blank=True)
     message = models.TextField(blank=True)
+    note = models.CharField(max_length=500, blank=True)  # why, given at the confirmation
 
     class Meta:
         indexes = [models.Index(fields=["model_id", "state"], name="submission_model_state")]

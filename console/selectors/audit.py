@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from django.db.models import Q, QuerySet
 
+from console.audit_words import action_words, details_words, outcome_words
 from console.models import AuditEvent
 from console.selectors.cursors import cursor_make, cursor_read
 from console.selectors.dates import within_days
@@ -16,32 +17,6 @@ from console.selectors.exports import as_text, csv_lines, iso_utc, raw_rows
 
 PAGE_SIZE = 50
 EXPORT_BATCH = 2000
-
-ACTION_WORDS = {
-    "model.create": "created a model",
-    "model.update": "edited a model",
-    "model.delete": "deleted a model",
-    "run.start": "started a fine-tune run",
-    "run.start.resolved": "learned how a run start ended",
-    "run.sync": "synced fine-tune runs",
-    "schedule.update": "changed a fine-tune schedule",
-    "schedule.clear": "turned off a fine-tune schedule",
-    "token.set": "saved a Dr.Gero token",
-    "token.check": "re-checked a Dr.Gero token",
-    "token.remove": "removed a Dr.Gero token",
-    "team.member_add": "added a member",
-    "team.role_change": "changed a member's role",
-    "team.deactivate": "deactivated a member",
-    "audit.export": "exported the audit log",
-    "account.sign_in": "signed in",
-    "account.email_change": "changed an email address",
-    "account.email_confirm": "confirmed an email address",
-    "account.link": "linked an account to the identity provider",
-}
-
-
-def action_words(action: str) -> str:
-    return ACTION_WORDS.get(action, action)
 
 
 @dataclass(frozen=True)
@@ -70,6 +45,19 @@ def audit_filtered(filters: AuditFilters) -> QuerySet[AuditEvent]:
     if filters.outcome:
         events = events.filter(outcome=filters.outcome)
     return within_days(events, "created_at", filters.since, filters.until)
+
+
+def schedule_plan_refused_at() -> Any:
+    """When Dr.Gero last refused a schedule change for the team's plan (a 402), unless a
+    schedule change went through since; None otherwise."""
+    last = (
+        AuditEvent.objects.filter(action__in=("schedule.update", "schedule.clear"))
+        .exclude(outcome="unknown")
+        .order_by("-seq")
+        .values_list("status_code", "created_at")
+        .first()
+    )
+    return last[1] if last and last[0] == 402 else None
 
 
 def deleted_models(model_ids: set[str]) -> set[str]:
@@ -144,7 +132,14 @@ EXPORT_FIELDS = (
 )
 
 
+# Beside the exact values, the same event in the words the audit page uses.
+WORD_FIELDS = ("what", "details_in_words", "outcome_in_words")
+
 CREATED = EXPORT_FIELDS.index("created_at")
+ACTION = EXPORT_FIELDS.index("action")
+OUTCOME = EXPORT_FIELDS.index("outcome")
+STATUS = EXPORT_FIELDS.index("status_code")
+MESSAGE = EXPORT_FIELDS.index("message")
 CHANGES = EXPORT_FIELDS.index("changes")
 CLIENT_IP = EXPORT_FIELDS.index("client_ip")
 LINES_PER_CHUNK = 500
@@ -170,8 +165,22 @@ def _tuples(filters: AuditFilters) -> Iterator[list[Any]]:
         last = rows[-1][0]
 
 
+def _words(values: list[Any], changes: dict[str, Any]) -> list[str]:
+    action = values[ACTION]
+    return [
+        action_words(action),
+        details_words(action, changes).one_line(),
+        outcome_words(values[OUTCOME], values[STATUS], values[MESSAGE] or ""),
+    ]
+
+
 def audit_csv_lines(filters: AuditFilters) -> Iterator[str]:
-    return csv_lines(EXPORT_FIELDS, _tuples(filters))
+    def rows() -> Iterator[list[Any]]:
+        for values in _tuples(filters):
+            changes = orjson.loads(values[CHANGES] or "{}")
+            yield values + _words(values, changes)
+
+    return csv_lines((*EXPORT_FIELDS, *WORD_FIELDS), rows())
 
 
 def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:
@@ -185,7 +194,8 @@ def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:
     lines: list[bytes] = []
     for row in _tuples(filters):
         record = dict(zip(names, row, strict=True))
-        record["changes"] = orjson.loads(row[CHANGES] or "{}")
+        record["changes"] = changes = orjson.loads(row[CHANGES] or "{}")
+        record.update(zip(WORD_FIELDS, _words(row, changes), strict=True))
         lines.append(orjson.dumps(record))
         if len(lines) == LINES_PER_CHUNK:
             yield (b"\n".join(lines) + b"\n").decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db.models import Q
@@ -29,6 +29,13 @@ class Step:
     at: datetime | None
     what: str
     by: str  # "Dr.Gero" (its own timestamp) or "the console" (when it saw the change)
+    # When the console saw this step, shown (quieter) only where it differs from Dr.Gero's
+    # time by more than SEEN_APART: an old run seen for the first time today, a late sweep.
+    seen_at: datetime | None = None
+    first_seen: bool = False
+
+
+SEEN_APART = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -98,22 +105,49 @@ def _events(run_id: str, submission: RunSubmission | None) -> list[AuditEvent]:
     return events
 
 
+def _label(category: str, status: str) -> str:
+    return CATEGORY_WORDS.get(category, status).split(" — ")[0]
+
+
 def _timeline(record: RunRecord) -> list[Step]:
-    """Dr.Gero's own times, and each status change as the console saw it, in time order."""
-    steps = []
+    """Each event of the run once, in time order, at Dr.Gero's time where it gave one.
+
+    A status change the console saw is folded into the Dr.Gero step it is (created, started
+    training, finished); its own time shows only when it is more than a minute off. Changes
+    with no Dr.Gero time (unknown, no longer listed, unreadable) are steps of their own, at
+    the time the console saw them.
+    """
+    drgero: dict[str, tuple[datetime, str]] = {}
     if record.raw.get("created_at") or record.origin == RunOrigin.CONSOLE:
-        steps.append(Step(record.created_at, "Created", "Dr.Gero"))
+        drgero["created"] = (record.created_at, "Created")
     if record.started_at:
-        steps.append(Step(record.started_at, "Started training", "Dr.Gero"))
+        drgero["started"] = (record.started_at, "Started training")
     if record.finished_at:
-        ended = CATEGORY_WORDS.get(record.category, record.status).split(" — ")[0]
-        steps.append(Step(record.finished_at, f"Finished: {ended}", "Dr.Gero"))
+        drgero["finished"] = (record.finished_at, f"Finished: {_label(record.category, '')}")
+    seen: dict[str, tuple[datetime, bool]] = {}
+    own: list[Step] = []
     for change in RunTransition.objects.filter(run=record).order_by("seen_at", "pk"):
-        label = CATEGORY_WORDS.get(change.to_category, change.to_status).split(" — ")[0]
-        what = f"Seen {label.lower()}" if change.from_status else f"First seen, {label.lower()}"
+        first = not change.from_status
+        step = {"queued": "created", "running": "started"}.get(change.to_category)
+        if change.to_category in ("succeeded", "failed", "cancelled"):
+            step = "finished"
+        if step == "started" and "started" not in drgero and first:
+            step = "created"  # first seen running, with no start time: it was made by then
+        if step in drgero and step not in seen:
+            seen[step] = (change.seen_at, first)
+            continue
+        label = _label(change.to_category, change.to_status)
+        what = f"First seen, {label.lower()}" if first else f"Seen {label.lower()}"
         if change.to_category == "unknown":
             what += f" ({change.to_status})"
-        steps.append(Step(change.seen_at, what, "the console"))
+        if step == "finished" and "finished" not in drgero:
+            what = f"Finished: {label}"
+        own.append(Step(change.seen_at, what, "the console", first_seen=first))
+    steps = own
+    for key, (at, what) in drgero.items():
+        seen_at, first = seen.get(key, (None, False))
+        apart = seen_at is not None and abs(seen_at - at) > SEEN_APART
+        steps.append(Step(at, what, "Dr.Gero", seen_at if apart else None, first and apart))
     return sorted(steps, key=lambda s: (s.at is None, s.at or datetime.min))
 
 

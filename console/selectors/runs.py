@@ -286,6 +286,7 @@ EXPORT_HEADER = (
     "create_synthetic_data",
     "hypertuning_enabled",
     "error",
+    "note",
 )
 
 
@@ -307,6 +308,7 @@ EXPORT_COLUMNS = (
     "create_synthetic_data",
     "hypertuning_enabled",
     "error",
+    "note",
 )
 
 
@@ -336,6 +338,7 @@ def runs_csv_lines(
             synthetic,
             hypertuning,
             error,
+            note,
         ) in raw_rows(runs.values_list(*EXPORT_COLUMNS_AS_TEXT), batch=batch):
             yield (
                 *as_is,
@@ -350,6 +353,7 @@ def runs_csv_lines(
                 "" if synthetic is None else bool(synthetic),
                 "" if hypertuning is None else bool(hypertuning),
                 error,
+                note,
             )
 
     return csv_lines(EXPORT_HEADER, rows())

@@ -29,7 +29,7 @@ from console.selectors.mirror import (
 from console.services.notices import run_ended, run_left_drgero
 from console.services.tokens import NoTokenError, client_for
 from console.vocabulary import status_category
-from drgero_client import DrGeroClient, Run
+from drgero_client import DrGeroClient, DrGeroError, Model, Run
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,63 @@ def remember_model(
     if not created and changed:
         # Only what differs: every sweep calls this for every model.
         ModelSyncState.objects.filter(pk=model_id).update(**changed)
+
+
+class BaseNames:
+    """Base models' names, read from Dr.Gero at most once a sweep, and only when a model names
+    a base model the console has no name for."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] | None = None
+
+    def name(self, client: DrGeroClient, base_id: str) -> tuple[str, int]:
+        """The base model's name ("" when not listed) and the calls it took."""
+        calls = 0
+        if self.names is None:
+            calls = 1
+            try:
+                self.names = {b.id: b.name for b in client.list_base_models()}
+            except DrGeroError:
+                self.names = {}  # the token may not list them; the id stays the words
+        return self.names.get(base_id, ""), calls
+
+
+def model_details_keep(
+    model: Model, state: ModelSyncState | None, client: DrGeroClient, base_names: BaseNames
+) -> int:
+    """Keep the model as Dr.Gero listed it, for members without a token of their own: its
+    object as it came, its leaderboards (read again only when its leaderboard ids change) and
+    its base model's name. Writes only what changed; returns the Dr.Gero calls it made."""
+    calls = 0
+    changed: dict[str, Any] = {}
+    if state is None or state.details != model.raw:
+        changed["details"] = model.raw
+    known = {b.get("id") for b in (state.leaderboards or [])} if state else set()
+    if state is None or state.leaderboards is None or known != set(model.leaderboard_ids):
+        calls += 1
+        try:
+            boards = client.list_model_leaderboards(model.id)
+        except DrGeroError:
+            boards = None  # kept as it was; tried again on the next sweep
+        if boards is not None:
+            changed["leaderboards"] = [
+                {"id": b.id, "name": b.name, "description": b.description} for b in boards
+            ]
+    base = model.raw.get("base_model_id") or model.raw.get("baseModelId")
+    if isinstance(base, str) and base and not (state and state.base_model_name):
+        name, took = base_names.name(client, base)
+        calls += took
+        if name:
+            changed["base_model_name"] = name[:300]
+    if changed:
+        ModelSyncState.objects.filter(pk=model.id).update(**changed)
+    return calls
+
+
+def model_details_read(model_ids: list[str]) -> None:
+    """These models' recorded details are as Dr.Gero has them now: one write a sweep."""
+    if model_ids:
+        ModelSyncState.objects.filter(pk__in=model_ids).update(details_read_at=timezone.now())
 
 
 def _record_fields(run: Run, model_name: str) -> dict[str, Any]:

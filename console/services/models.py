@@ -6,24 +6,26 @@ import math
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from console.models import CreateIntent
+from console.models import CreateIntent, ModelSyncState
 from console.services.audit import Target, audit_attempt
-from console.services.drgero import Outcome, Problem, explain, pooled_session
+from console.services.drgero import Outcome, Problem, ProblemKind, explain, pooled_session
 from console.services.tokens import member_call, member_client
 from drgero_client import (
     BaseModel,
     DrGeroClient,
     DrGeroError,
+    InvalidResponseError,
     Leaderboard,
     Model,
     PermissionDeniedError,
@@ -114,6 +116,82 @@ def forget_search_cache(user: User) -> None:
 class ModelDetail:
     model: Model
     leaderboards: Outcome[list[Leaderboard]]
+    # Set when the page shows the console's record instead of a live read (a member with no
+    # token of their own): when the console last read the model, and its base model's name.
+    read_at: datetime | None = None
+    base_model_name: str = ""
+
+
+# The console's record of the team's models, for members without a token of their own.
+
+
+def _recorded() -> QuerySet[ModelSyncState]:
+    return ModelSyncState.objects.filter(deleted_at__isnull=True).exclude(details={})
+
+
+def _as_model(state: ModelSyncState) -> Model | None:
+    try:
+        return Model.from_api(state.details)
+    except InvalidResponseError:
+        return None
+
+
+@dataclass(frozen=True)
+class RecordedPage:
+    page: ModelsPage
+    read_at: datetime | None  # the oldest reading among the models shown
+
+
+def models_page_recorded(*, page: int = 1, query: str = "") -> RecordedPage:
+    """One page of the models the console last read through the team's tokens, by name (or
+    those whose name or description contains ``query``); no call to Dr.Gero."""
+    page = max(1, page)
+    query = query.strip()
+    states = _recorded().order_by("model_name", "model_id")
+    if query:
+        needle = query.casefold()
+        kept = [
+            s
+            for s in states
+            if needle in s.model_name.casefold()
+            or needle in str(s.details.get("description") or "").casefold()
+        ]
+        total = len(kept)
+        chosen = kept[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    else:
+        total = states.count()
+        chosen = list(states[(page - 1) * PAGE_SIZE : page * PAGE_SIZE])
+    models = [m for m in map(_as_model, chosen) if m is not None]
+    times = [s.details_read_at for s in chosen if s.details_read_at is not None]
+    return RecordedPage(
+        ModelsPage(models, page, total, page * PAGE_SIZE < total, query),
+        min(times) if times else None,
+    )
+
+
+def model_detail_recorded(*, model_id: str) -> Outcome[ModelDetail]:
+    """The model as the console last read it; "not found" when it has no record of it."""
+    state = _recorded().filter(pk=model_id).first()
+    model = _as_model(state) if state is not None else None
+    if state is None or model is None:
+        return Outcome(
+            problem=Problem(
+                ProblemKind.NOT_FOUND,
+                "The console has no record of this model: none of the team's tokens has "
+                "listed it. A member whose token can read it sees it once the console has "
+                "read it.",
+                404,
+            )
+        )
+    boards = [Leaderboard.from_api(b) for b in state.leaderboards or [] if b.get("id")]
+    return Outcome(
+        value=ModelDetail(
+            model,
+            Outcome(value=boards),
+            read_at=state.details_read_at,
+            base_model_name=state.base_model_name,
+        )
+    )
 
 
 def _in_pool(client: DrGeroClient, fn: Any) -> Any:

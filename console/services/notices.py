@@ -15,6 +15,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,7 +30,7 @@ from console.models import (
     TeamWebhook,
 )
 from console.services.member_settings import member_settings
-from console.vocabulary import duration_phrase
+from console.vocabulary import duration_phrase, one_line
 
 log = logging.getLogger(__name__)
 
@@ -153,30 +155,64 @@ def _once(model: Any, **fields: Any) -> None:
 # In-app notices.
 
 
-def notices_waiting(user: User) -> bool:
-    """Whether the member has an unseen notice: asked on every page, so asked cheaply.
+def notices_state(user: User) -> tuple[bool, int]:
+    """Whether the member has a notice not shown yet, and how many are unread: asked on every
+    page, so asked in one cheap query.
 
     Written as SQL (the table name from the model) because the ORM spent more Python time
-    building this one-row question than the database spent answering it; the
-    ``notice_user_seen`` index answers it.
+    building this one-row question than the database spent answering it. A notice not shown
+    yet is unread too, so the ``notice_user_read`` index answers both.
     """
     table = connection.ops.quote_name(Notice._meta.db_table)
     with connection.cursor() as cursor:
+        not_shown = "COALESCE(SUM(CASE WHEN seen_at IS NULL THEN 1 ELSE 0 END), 0)"
         cursor.execute(
-            f"SELECT 1 FROM {table} WHERE user_id = %s AND seen_at IS NULL LIMIT 1",  # noqa: S608
+            f"SELECT COUNT(*), {not_shown} FROM {table} WHERE user_id = %s AND read_at IS NULL",  # noqa: S608
             [user.pk],
         )
-        return cursor.fetchone() is not None
+        unread, unseen = cursor.fetchone() or (0, 0)
+    return bool(unseen), int(unread)
 
 
-def notices_take(user: User, *, limit: int = 5) -> list[Notice]:
-    """The member's unseen notices, marked seen: each is shown once, on their next page."""
-    if not notices_waiting(user):
-        return []
-    notices = list(Notice.objects.filter(user=user, seen_at__isnull=True).order_by("pk")[:limit])
+def notices_unread(user: User) -> int:
+    return notices_state(user)[1]
+
+
+def notices_take(user: User, *, limit: int = 5) -> tuple[list[Notice], int]:
+    """The member's notices not shown yet, marked seen (each is shown once, on their next
+    page), and how many of theirs are unread (they stay so until read in the inbox)."""
+    waiting, unread = notices_state(user)
+    if not waiting:
+        return [], unread
+    notices = list(
+        Notice.objects.filter(user=user, seen_at__isnull=True)
+        .select_related("run")
+        .order_by("pk")[:limit]
+    )
     if notices:
         Notice.objects.filter(pk__in=[n.pk for n in notices]).update(seen_at=timezone.now())
-    return notices
+    return notices, unread
+
+
+def notice_title(notice: Notice) -> str:
+    """What the tab's title says of a notice: ``Billing Helper: run failed``."""
+    run = notice.run
+    if run is None:
+        return ""
+    name = one_line(run.model_name or run.model_id, 60)
+    if notice.kind == "run_gone":
+        return f"{name}: run no longer in Dr.Gero"
+    outcome = {"succeeded": "run succeeded", "failed": "run failed"}.get(run.category)
+    return f"{name}: {outcome or 'run ended'}"
+
+
+def notices_read(user: User, *, run_id: str | None = None) -> int:
+    """Mark the member's unread notices read (those about one run, or all); how many."""
+    now = timezone.now()
+    unread = Notice.objects.filter(user=user, read_at__isnull=True)
+    if run_id is not None:
+        unread = unread.filter(run__run_id=run_id)
+    return unread.update(read_at=now, seen_at=Coalesce("seen_at", Value(now)))
 
 
 def notice_add(*, user: User, kind: str, text: str, level: str = "info", url: str = "") -> None:

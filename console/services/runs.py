@@ -129,7 +129,9 @@ def _may_have_started(problem: Problem) -> bool:
     return False
 
 
-def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = None) -> StartResult:
+def run_start(
+    *, user: User, submission_id: Any, note: str = "", request: HttpRequest | None = None
+) -> StartResult:
     """Send the submission's start once. A double click, a resubmit or a second tab sends nothing.
 
     The POST is never retried. When its outcome is unknown, the model's runs are read back and
@@ -137,7 +139,7 @@ def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = N
     """
     claimed = RunSubmission.objects.filter(
         pk=submission_id, user=user, state=SubmissionState.PENDING
-    ).update(state=SubmissionState.SENDING, sent_at=timezone.now())
+    ).update(state=SubmissionState.SENDING, sent_at=timezone.now(), note=note)
     submission = RunSubmission.objects.get(pk=submission_id, user=user)
     if not claimed:
         return StartResult(submission, duplicate=True)
@@ -146,7 +148,9 @@ def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = N
     model_id, name = submission.model_id, submission.model_name
     target = Target("model", model_id, name)
     remember_model(model_id, name, actor=user)
-    changes = {"settings": settings.as_dict()}
+    changes: dict[str, Any] = {"settings": settings.as_dict()}
+    if note:
+        changes["note"] = note
 
     try:
         client = client_for(user)
@@ -191,6 +195,7 @@ def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = N
     if problem is None and outcome.value is not None:
         run = outcome.value
         mirror_upsert(model_id=model_id, runs=[run], model_name=name, started_by=user)
+        _keep_note(run.id, note)
         event = audit_record(
             actor=Actor.of(user),
             action="run.start",
@@ -250,6 +255,12 @@ def run_start(*, user: User, submission_id: Any, request: HttpRequest | None = N
             nothing_changed=False,
         ),
     )
+
+
+def _keep_note(run_id: str, note: str) -> None:
+    """The starter's why goes with the run, for its page, the history and the export."""
+    if note:
+        RunRecord.objects.filter(run_id=run_id).update(note=note)
 
 
 def _settle(
@@ -327,6 +338,7 @@ def resolve_pending(
         model_name=submission.model_name,
         started_by=submission.user,
     )
+    _keep_note(run.id, submission.note)
     first = (
         AuditEvent.objects.filter(seq=submission.audit_seq).first()
         if submission.audit_seq

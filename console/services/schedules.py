@@ -66,8 +66,8 @@ def schedule_sentence(model_name: str, choice: ScheduleChoice) -> str:
     """ "Every week, Dr.Gero fine-tunes Support Assistant on the newest 2,000 rows." """
     if not choice.enabled:
         return (
-            f"Dr.Gero does not fine-tune {model_name} on a schedule; runs start only when "
-            "someone starts one."
+            "The schedule is off: no fine-tune runs will start on their own; runs of "
+            f"{model_name} start only when someone starts one."
         )
     data = dataset_phrase(auto=choice.auto, rows=choice.rows, algorithm=choice.algorithm)
     known = CADENCES.get(choice.cadence)
@@ -85,7 +85,12 @@ def last_scheduled_run(model_id: str) -> RunRecord | None:
 
 
 def schedule_update(
-    *, user: User, model_id: str, choice: ScheduleChoice, request: HttpRequest | None = None
+    *,
+    user: User,
+    model_id: str,
+    choice: ScheduleChoice,
+    note: str = "",
+    request: HttpRequest | None = None,
 ) -> Outcome[Model | None]:
     """PATCH ``fine_tune_schedule`` (null to clear); record before, after and the outcome."""
     current = model_get(user=user, model_id=model_id)
@@ -104,7 +109,7 @@ def schedule_update(
         action="schedule.update" if choice.enabled else "schedule.clear",
         target=Target("model", model_id, model.name),
         problem=outcome.problem,
-        changes={"before": before, "after": choice.as_api()},
+        changes={"before": before, "after": choice.as_api(), **({"note": note} if note else {})},
         request=request,
     )
     return outcome

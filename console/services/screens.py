@@ -4,15 +4,17 @@ while Dr.Gero fails), the problem, and whether a run of it is going."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 
 from console.models import RunRecord
+from console.selectors.audit import schedule_plan_refused_at
 from console.selectors.mirror import active_run, known_model_name
 from console.services.drgero import Problem
 from console.services.mirror import active_run_checked, remember_model
-from console.services.models import model_get
+from console.services.models import model_detail_recorded, model_get
 from console.services.schedules import (
     ScheduleChoice,
     last_scheduled_run,
@@ -96,6 +98,8 @@ class ScheduleScreen:
     current: ScheduleChoice | None = None  # None: not known (no model, or a stand-in)
     current_sentence: str = ""
     last_scheduled: RunRecord | None = None
+    recorded: bool = False  # from the console's record: no token of the member's own
+    recorded_at: datetime | None = None
 
     @property
     def context(self) -> dict[str, Any]:
@@ -105,6 +109,9 @@ class ScheduleScreen:
             "current": self.current,
             "current_sentence": self.current_sentence,
             "last_scheduled": self.last_scheduled,
+            "recorded": self.recorded,
+            "recorded_at": self.recorded_at,
+            "plan_refused_at": schedule_plan_refused_at(),
         }
 
 
@@ -123,4 +130,22 @@ def schedule_screen(*, user: User, model_id: str, acting: bool) -> ScheduleScree
         current=now,
         current_sentence=schedule_sentence(model.name, now),
         last_scheduled=last_scheduled_run(model.id),
+    )
+
+
+def schedule_screen_recorded(*, model_id: str) -> ScheduleScreen:
+    """The schedule as the console last read it, for a member without a token of their own
+    (read-only: changing it needs their own token)."""
+    got = model_detail_recorded(model_id=model_id)
+    if got.value is None:
+        return ScheduleScreen(None, got.problem)
+    model = got.value.model
+    now = ScheduleChoice.from_schedule(model.schedule)
+    return ScheduleScreen(
+        model,
+        current=now,
+        current_sentence=schedule_sentence(model.name, now),
+        last_scheduled=last_scheduled_run(model.id),
+        recorded=True,
+        recorded_at=got.value.read_at,
     )

@@ -37,6 +37,9 @@ from console.models import (
 from console.selectors.mirror import WATCHED_CATEGORIES
 from console.services.drgero import explain
 from console.services.mirror import (
+    BaseNames,
+    model_details_keep,
+    model_details_read,
     reading_members,
     remember_model,
     runs_of_deleted_model,
@@ -48,6 +51,7 @@ from drgero_client import (
     AuthenticationError,
     DrGeroClient,
     DrGeroError,
+    Model,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -131,15 +135,15 @@ def sweep_member(member_id: int, *, bound: int = DISCOVERY_BOUND) -> SweepReport
 
 def _list_models(
     readers: list[tuple[Any, DrGeroClient]], bound: int, report: SweepReport
-) -> tuple[dict[str, tuple[str, list[tuple[Any, DrGeroClient]]]], bool]:
-    seen: dict[str, tuple[str, list[tuple[Any, DrGeroClient]]]] = {}
+) -> tuple[dict[str, tuple[Model, list[tuple[Any, DrGeroClient]]]], bool]:
+    seen: dict[str, tuple[Model, list[tuple[Any, DrGeroClient]]]] = {}
     complete = True
     for member, client in readers:
         count = 0
         try:
             for model in client.iter_models(max_items=bound):
                 count += 1
-                seen.setdefault(model.id, (model.name, []))[1].append((member, client))
+                seen.setdefault(model.id, (model, []))[1].append((member, client))
         except DrGeroError as exc:
             if not _member_refused(exc):
                 raise _Stop(exc) from None
@@ -154,21 +158,29 @@ def _list_models(
 Readers = list[tuple[Any, DrGeroClient]]
 
 
-def _read_listed(seen: dict[str, tuple[str, Readers]], report: SweepReport) -> None:
+def _read_listed(seen: dict[str, tuple[Model, Readers]], report: SweepReport) -> None:
     """Record each listed model (a member whose token lists it; not deleted, since it is
-    listed) and read its runs, through the member who last acted on it first."""
-    states = _states(seen)
-    for model_id, (name, members) in seen.items():
+    listed) with its details, and read its runs, through the member who last acted on it
+    first."""
+    states = _states(seen, details=True)
+    base_names = BaseNames()
+    for model_id, (model, members) in seen.items():
         state = states.get(model_id)
-        remember_model(model_id, name, listed_by=_first_listed(state, members))
+        remember_model(model_id, model.name, listed_by=_first_listed(state, members))
         if state is not None and state.deleted_at is not None:
             ModelSyncState.objects.filter(pk=model_id).update(deleted_at=None)
-        _read_runs(model_id, _preferred(state, members), report)
+        readers = _preferred(state, members)
+        report.calls += model_details_keep(model, state, readers[0][1], base_names)
+        _read_runs(model_id, readers, report)
+    model_details_read(list(seen))
 
 
-def _states(model_ids: Iterable[str]) -> dict[str, ModelSyncState]:
-    """What the sweeps need of these models' sync states, in one query."""
-    fields = ("model_id", "listed_by_id", "last_actor_id", "deleted_at")
+def _states(model_ids: Iterable[str], *, details: bool = False) -> dict[str, ModelSyncState]:
+    """What the sweeps need of these models' sync states (and their recorded details), in one
+    query."""
+    fields = ["model_id", "listed_by_id", "last_actor_id", "deleted_at"]
+    if details:
+        fields += ["details", "leaderboards", "base_model_name"]
     return {s.pk: s for s in ModelSyncState.objects.filter(pk__in=list(model_ids)).only(*fields)}
 
 

@@ -27,7 +27,7 @@ from console.templatetags.console_tags import (
     when_in,
     yes_no,
 )
-from console.vocabulary import CADENCES
+from console.vocabulary import CADENCES, CREATION_WORDS
 
 register = template.Library()
 
@@ -78,28 +78,57 @@ def _cadence(model: Any) -> str:
     return escape(CADENCES[cadence][0] if cadence in CADENCES else cadence or "—")
 
 
+def latest_run(index: int, run: Any, page: str, *, oob: bool = False) -> str:
+    """A models-list row's latest run, linked to its page; ``latest-run-<row>`` is what the
+    list's poll swaps while a run on the page is going."""
+    content: str = DASH
+    if run is not None:
+        status = run_status(run.category, run.status)
+        content = f'<a href="{_link(page, run.run_id)}">{status}</a>'
+    swap = ' hx-swap-oob="true"' if oob else ""
+    return f'<span id="latest-run-{index}"{swap}>{content}</span>'
+
+
 @register.simple_tag
 def model_rows(models: list[Any], latest: dict[str, Any] | None) -> SafeString:
     detail = _url("console:model-detail")
+    page = _url("console:run-detail")
     now, zone = timezone.now(), timezone.get_current_timezone()
     rows = []
-    for m in models:
+    for index, m in enumerate(models):
         name = f'<a href="{_link(detail, m.id)}">{escape(m.name or m.id)}</a>'
         if m.description:
             name += f'<br><span class="muted">{escape(Truncator(m.description).chars(80))}</span>'
         run = latest.get(m.id) if latest else None
         cells = (
             name,
-            escape(m.creation_mode or "—"),
+            escape(CREATION_WORDS.get(m.creation_mode or "", m.creation_mode or "—")),
             yes_no(m.auto_update_model),
             yes_no(m.continuous_self_learning),
             yes_no(m.hypertuning_parameters),
             _cadence(m),
-            run_status(run.category, run.status) if run else DASH,
+            latest_run(index, run, page),
             when_in(m.updated_at, now, zone),
         )
         rows.append("<tr>" + "".join(map(_cell, MODEL_COLUMNS, cells)) + "</tr>")
     return mark_safe("\n".join(rows))  # noqa: S308  (every value escaped above)
+
+
+@register.simple_tag
+def latest_runs_swaps(model_ids: list[str], latest: dict[str, Any]) -> SafeString:
+    """The models list's latest runs, each swapped into its row by the list's poll."""
+    page = _url("console:run-detail")
+    cells = (latest_run(i, latest.get(m), page, oob=True) for i, m in enumerate(model_ids))
+    return mark_safe("\n".join(cells))  # noqa: S308  (every value escaped)
+
+
+def _starter(r: Any) -> str:
+    """Who started the run, and the start of why (the whole note on hover and on its page)."""
+    who = escape(r.started_by_username or "—")
+    if not r.note:
+        return who
+    excerpt = escape(Truncator(r.note).chars(60))
+    return f'{who}<br><span class="muted note" title="{escape(r.note)}">“{excerpt}”</span>'
 
 
 @register.simple_tag(takes_context=True)
@@ -112,7 +141,8 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
     now, zone = timezone.now(), timezone.get_current_timezone()
     rows = []
     for r in runs:
-        status = f'<a href="{_link(page, r.run_id)}">{run_status(r.category, r.status)}</a>'
+        run_page = _link(page, r.run_id)
+        status = f'<a href="{run_page}">{run_status(r.category, r.status)}</a>'
         if r.error:
             status += f'<br><span class="muted">{escape(Truncator(r.error).chars(120))}</span>'
         cells = [_cell("Status", status)]
@@ -121,9 +151,9 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
             name = f'<a href="{link}">{escape(r.model_name or r.model_id)}</a>'
             cells.append(_cell("Model", name))
         cells += [
-            _cell("Started by", escape(r.started_by_username or "—")),
+            _cell("Started by", _starter(r)),
             _cell("How started", "Console" if r.origin == "console" else OUTSIDE_SHORT),
-            _cell("Created", when_in(r.created_at, now, zone)),
+            _cell("Created", f'<a href="{run_page}">{when_in(r.created_at, now, zone)}</a>'),
             _cell("Started", when_in(r.started_at, now, zone)),
             _cell("Finished", when_in(r.finished_at, now, zone)),
             _cell("Duration", escape(duration(r.duration_seconds)), ' class="num"'),

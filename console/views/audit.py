@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
@@ -12,13 +13,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from console.audit_words import action_words, details_words, outcome_words
 from console.forms import AuditFilterForm
 from console.htmx import HtmxHttpRequest
 from console.models import AuditEvent
 from console.roles import Role, requires
 from console.selectors.audit import (
     AuditFilters,
-    action_words,
     audit_csv_lines,
     audit_jsonl_lines,
     audit_page,
@@ -45,13 +46,32 @@ def _filters(request: HtmxHttpRequest) -> tuple[AuditFilterForm, AuditFilters]:
     )
 
 
-def _model_link(event: AuditEvent, deleted: set[str]) -> str | None:
-    if event.target_type != "model" or not event.target_id or event.target_id in deleted:
+def _target_link(event: AuditEvent, deleted: set[str]) -> str | None:
+    """A model's page (while it exists) or a run's page, from the event that names it."""
+    if not event.target_id or event.target_type not in ("model", "run"):
         return None
+    if event.target_type == "model" and event.target_id in deleted:
+        return None
+    name = "console:model-detail" if event.target_type == "model" else "console:run-detail"
     try:
-        return reverse("console:model-detail", args=[event.target_id])
+        return reverse(name, args=[event.target_id])
     except NoReverseMatch:
         return None
+
+
+PRESETS = (("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29))
+
+
+def _presets(query: dict[str, str]) -> list[dict[str, Any]]:
+    """Date presets that keep the other filters: today, the last 7 and the last 30 days."""
+    today = timezone.localdate()
+    presets = []
+    for label, back in PRESETS:
+        since = (today - timedelta(days=back)).isoformat()
+        values = {**query, "since": since, "until": today.isoformat()}
+        current = query.get("since") == since and query.get("until") == today.isoformat()
+        presets.append({"label": label, "query": as_query_dict(values), "current": current})
+    return presets
 
 
 @require_GET
@@ -67,8 +87,9 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
         {
             "event": e,
             "words": action_words(e.action),
-            "changes": json.loads(e.changes or "{}"),
-            "link": _model_link(e, deleted),
+            "details": details_words(e.action, json.loads(e.changes or "{}")),
+            "why": outcome_words(e.outcome, e.status_code, e.message),
+            "link": _target_link(e, deleted),
         }
         for e in page.events
     ]
@@ -81,6 +102,7 @@ def audit_log(request: HtmxHttpRequest) -> HttpResponse:
         "query_dict": as_query_dict(query),
         "filtered": bool(query),
         "filter_count": len(query),
+        "presets": _presets(query),
     }
     return render_screen(request, "console/audit.html", "audit-results", context)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, HttpResponseStopPolling
 
 from console.htmx import wants_partial
 
@@ -39,3 +39,10 @@ def as_query_dict(values: dict[str, str]) -> QueryDict:
     query = QueryDict(mutable=True)
     query.update(values)
     return query
+
+
+def stop_polling(response: HttpResponse) -> HttpResponse:
+    """The same answer with htmx's "stop polling" status (286): the last swap, then quiet."""
+    stop = HttpResponseStopPolling(response.content)
+    stop["Content-Type"] = response["Content-Type"]
+    return stop

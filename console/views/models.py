@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -15,14 +17,16 @@ from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
+    ACTIVE_CATEGORIES,
     latest_runs,
     mirror_freshness,
     model_recent_runs,
     model_sync_state,
 )
 from console.selectors.tokens import token_record
-from console.services.drgero import Problem
+from console.services.drgero import Outcome, Problem
 from console.services.models import (
+    PAGE_SIZE,
     SEARCH_BOUND,
     NameMismatchError,
     base_model_name,
@@ -31,14 +35,16 @@ from console.services.models import (
     model_create,
     model_delete,
     model_detail,
+    model_detail_recorded,
     model_fields,
     model_get,
     model_update,
     models_page,
+    models_page_recorded,
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
 from console.services.screens import stand_in
-from console.views.htmx import redirect_after_success, render_screen
+from console.views.htmx import redirect_after_success, render_screen, stop_polling
 
 
 def abilities(request: HtmxHttpRequest) -> dict[str, Any]:
@@ -77,15 +83,27 @@ def _page_number(request: HtmxHttpRequest) -> int:
 @requires(Role.VIEWER)
 def models_list(request: HtmxHttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()[:200]
-    outcome = models_page(user=request.user, page=_page_number(request), query=query)
+    able = abilities(request)
+    recorded_at = None
+    if able["has_token"]:
+        outcome = models_page(user=request.user, page=_page_number(request), query=query)
+    else:
+        # No token of their own: the models as the console last read them, to follow.
+        recorded = models_page_recorded(page=_page_number(request), query=query)
+        outcome, recorded_at = Outcome(value=recorded.page), recorded.read_at
     shown = [m.id for m in outcome.value.models] if outcome.value else []
+    latest = latest_runs(shown)
     context = {
         "result": outcome.value,
-        "latest_runs": latest_runs(shown),
+        "latest_runs": latest,
+        "latest_poll": _latest_poll(shown, latest),
+        "poll_seconds": settings.CONSOLE_POLL_SECONDS,
         "problem": outcome.problem,
         "q": query,
         "search_bound": SEARCH_BOUND,
-        **abilities(request),
+        "recorded": not able["has_token"],
+        "recorded_at": recorded_at,
+        **able,
     }
     return render_screen(
         request,
@@ -94,6 +112,33 @@ def models_list(request: HtmxHttpRequest) -> HttpResponse:
         context,
         status=_status(outcome.problem),
     )
+
+
+def _latest_poll(shown: list[str], latest: dict[str, Any]) -> str:
+    """The poll that keeps the list's latest runs current while any of them is going; ""
+    when none is."""
+    if not any(r.category in ACTIVE_CATEGORIES for r in latest.values()):
+        return ""
+    return reverse("console:models-latest") + "?" + urlencode([("m", m) for m in shown])
+
+
+@require_GET
+@requires(Role.VIEWER)
+def models_latest(request: HtmxHttpRequest) -> HttpResponse:
+    """The models list's poll: each row's latest run, from the mirror (no Dr.Gero call), and
+    the poll again while a run is still going."""
+    shown = request.GET.getlist("m")[:PAGE_SIZE]
+    latest = latest_runs(shown)
+    context = {
+        "shown": shown,
+        "latest_runs": latest,
+        "latest_poll": _latest_poll(shown, latest),
+        "poll_seconds": settings.CONSOLE_POLL_SECONDS,
+    }
+    response = render(request, "console/models_list.html#latest-poll", context)
+    if not context["latest_poll"]:
+        return stop_polling(response)
+    return response
 
 
 def _form_screen(
@@ -175,8 +220,12 @@ def _intent(value: str | None) -> uuid.UUID:
 @require_GET
 @requires(Role.VIEWER)
 def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
-    outcome = model_detail(user=request.user, model_id=model_id)
-    context = {"detail": outcome.value, "problem": outcome.problem, **abilities(request)}
+    able = abilities(request)
+    if able["has_token"]:
+        outcome = model_detail(user=request.user, model_id=model_id)
+    else:
+        outcome = model_detail_recorded(model_id=model_id)
+    context = {"detail": outcome.value, "problem": outcome.problem, **able}
     if outcome.value is not None:
         model = outcome.value.model
         context["runs"] = model_recent_runs(model.id)
@@ -185,7 +234,11 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         base = other.pop("base_model_id", None) or other.pop("baseModelId", None)
         context["other"] = other
         if isinstance(base, str) and base:
-            context["base_model"] = base_model_name(user=request.user, base_model_id=base)
+            context["base_model"] = (
+                base_model_name(user=request.user, base_model_id=base)
+                if able["has_token"]
+                else outcome.value.base_model_name or base
+            )
         context["creation_words"] = dict(CREATION_MODES).get(model.creation_mode or "", "")
         context["runs_url"] = reverse("console:model-runs", args=[model.id])
         context["sync_state"] = model_sync_state(model.id)

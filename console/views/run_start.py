@@ -11,11 +11,11 @@ from django.http import HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from console.forms import RunStartForm
+from console.forms import RunStartForm, WhyForm
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, requires
 from console.selectors.run_page import duration_estimate, member_submission, start_defaults
-from console.services.runs import run_prepare, run_sentence, run_start
+from console.services.runs import RunSettings, run_prepare, run_sentence, run_start
 from console.services.screens import ModelScreen, model_screen
 from console.views.htmx import redirect_after_success, render_screen
 from console.views.models import abilities
@@ -83,14 +83,31 @@ def run_preview(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     submission = run_prepare(
         user=request.user, model_id=model.id, model_name=model.name, settings=settings
     )
-    context = {
+    return _screen(request, _confirmation(screen, form, submission, _why()))
+
+
+def _why(data: Any = None) -> WhyForm:
+    return WhyForm(data, purpose="starting this run", keeps_run=True)
+
+
+def _confirmation(
+    screen: ModelScreen, form: RunStartForm | None, submission: Any, why: WhyForm
+) -> dict[str, Any]:
+    model = screen.model
+    settings = RunSettings.from_dict(submission.settings)
+    return {
         **_base(screen),
         "form": form,
         "submission": submission,
         "sentence": run_sentence(model.name, settings),
         "estimate": duration_estimate(model.id),
+        "why": why,
     }
-    return _screen(request, context)
+
+
+def _run_page(run_id: str) -> str:
+    # "#run-status": the run page moves focus to its status on arrival.
+    return reverse("console:run-detail", args=[run_id]) + "#run-status" if run_id else ""
 
 
 @require_POST
@@ -105,14 +122,25 @@ def run_confirm(request: HtmxHttpRequest, model_id: str, submission: uuid.UUID) 
     if pending is None or pending.model_id != model.id:
         messages.error(request, "That confirmation has expired; review the run again.")
         return redirect_after_success(request, reverse("console:run-new", args=[model.id]))
-    result = run_start(user=request.user, submission_id=pending.pk, request=request)
+    why = _why(request.POST)
+    if not why.is_valid():
+        # Nothing was sent: the confirmation comes back with the note as typed.
+        return _screen(request, _confirmation(screen, None, pending, why), 422)
+    result = run_start(
+        user=request.user,
+        submission_id=pending.pk,
+        note=why.cleaned_data["note"],
+        request=request,
+    )
     history = reverse("console:model-runs", args=[model.id])
+    started = result.submission.run_id
     if result.duplicate:
         messages.info(request, "This run was already sent to Dr.Gero; nothing was sent again.")
-        return redirect_after_success(request, history)
+        return redirect_after_success(request, _run_page(started) or history)
     if result.started:
+        # The view, and focus, go to the new run's own page.
         messages.success(request, f"The fine-tune run of {model.name} was started.")
-        return redirect_after_success(request, history)
+        return redirect_after_success(request, _run_page(started) or history)
     problem = result.problem
     if problem is not None and problem.kind == "unknown_start":
         messages.warning(request, problem.message)

@@ -11,11 +11,12 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from console.forms import ScheduleForm
+from console.forms import ScheduleForm, WhyForm
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, requires
+from console.selectors.tokens import token_record
 from console.services.schedules import ScheduleChoice, schedule_sentence, schedule_update
-from console.services.screens import ScheduleScreen, schedule_screen
+from console.services.screens import ScheduleScreen, schedule_screen, schedule_screen_recorded
 from console.views.htmx import redirect_after_success, render_screen
 from console.views.models import abilities
 
@@ -33,7 +34,12 @@ def _screen(request: HtmxHttpRequest, context: dict[str, Any], status: int = 200
 @require_GET
 @requires(Role.VIEWER)
 def schedule_page(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
-    """The schedule now and its form; "Change settings" comes back here with the values."""
+    """The schedule now and its form; "Change settings" comes back here with the values.
+    A member without a token of their own sees it as the console last read it."""
+    if not token_record(request.user):
+        screen = schedule_screen_recorded(model_id=model_id)
+        status = screen.problem.page_status if screen.problem is not None else 200
+        return _screen(request, {**screen.context, "form": None}, status)
     screen = schedule_screen(user=request.user, model_id=model_id, acting=False)
     if screen.model is None or screen.current is None:
         status = screen.problem.page_status if screen.problem is not None else 200
@@ -100,7 +106,15 @@ def schedule_preview(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     if isinstance(reviewed, HttpResponse):
         return reviewed
     _, _, context = reviewed
-    return _screen(request, {**context, "confirming": True, "after_sentence": context["sentence"]})
+    return _screen(request, _confirming(context, _why()))
+
+
+def _why(data: Any = None) -> WhyForm:
+    return WhyForm(data, purpose="changing the schedule")
+
+
+def _confirming(context: dict[str, Any], why: WhyForm) -> dict[str, Any]:
+    return {**context, "confirming": True, "after_sentence": context["sentence"], "why": why}
 
 
 @require_POST
@@ -111,8 +125,15 @@ def schedule_confirm(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     if isinstance(reviewed, HttpResponse):
         return reviewed
     screen, choice, context = reviewed
+    why = _why(request.POST)
+    if not why.is_valid():
+        return _screen(request, _confirming(context, why), 422)
     outcome = schedule_update(
-        user=request.user, model_id=screen.model.id, choice=choice, request=request
+        user=request.user,
+        model_id=screen.model.id,
+        choice=choice,
+        note=why.cleaned_data["note"],
+        request=request,
     )
     if outcome.problem is not None:
         return _screen(request, {**context, "problem": outcome.problem}, 422)
@@ -129,8 +150,6 @@ def schedule_summary(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     name = request.GET.get("model_name", "this model")[:300]
     if form.is_valid():
         sentence = schedule_sentence(name, ScheduleChoice(**form.choice_values()))
-        if form.cleaned_data.get("enabled") != "on" and form.cleaned_data.get("cadence"):
-            sentence += " The schedule stays off, so the cadence chosen is not used."
     else:
         sentence = "Finish the form to see what Dr.Gero will do."
     return render(request, "console/schedule.html#schedule-summary", {"sentence": sentence})

@@ -3,33 +3,53 @@
 (function () {
   "use strict";
 
+  // A toast goes by itself after 8 s, unless it arrived while the tab was hidden: then it
+  // waits to be dismissed, so a run's end is never missed.
   function toast(text, level, url) {
     var region = document.getElementById("toasts");
     if (!region) { return; }
     var item = document.createElement("div");
     item.className = "toast toast--" + (level || "info");
-    item.textContent = text;
+    var body = document.createElement("span");
+    body.className = "toast__text";
+    body.textContent = text;
+    item.appendChild(body);
     if (url && url.charAt(0) === "/" && url.charAt(1) !== "/") {
       var link = document.createElement("a");
       link.href = url;
       link.textContent = "See the run";
-      item.appendChild(document.createTextNode(" "));
-      item.appendChild(link);
+      body.appendChild(document.createTextNode(" "));
+      body.appendChild(link);
     }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast__close";
+    close.setAttribute("aria-label", "Dismiss");
+    close.textContent = "×";
+    close.addEventListener("click", function () { item.remove(); });
+    item.appendChild(close);
     region.appendChild(item);
-    window.setTimeout(function () { item.remove(); }, 8000);
+    if (!document.hidden) {
+      window.setTimeout(function () { item.remove(); }, 8000);
+    } else {
+      item.setAttribute("data-sticky", "");
+    }
   }
 
-  // A run that ended while the page was open shows in the tab title until the tab is looked at.
+  // A run that ended while the page was open names its model in the tab title ("Billing
+  // Helper: run failed") until the tab has been looked at for a while.
   var baseTitle = document.title;
-  var unseen = 0;
-  function markTitle(count) {
-    unseen += count;
-    document.title = "(" + unseen + ") Run ended · " + baseTitle;
+  var titled = [];
+  function markTitle(titles) {
+    titled = titled.concat(titles);
+    var last = titled[titled.length - 1];
+    document.title = (titled.length > 1 ? "(" + titled.length + ") " : "") + last + " · " + baseTitle;
   }
   function clearTitle() {
-    if (unseen && !document.hidden) {
-      window.setTimeout(function () { unseen = 0; document.title = baseTitle; }, 10000);
+    if (titled.length && !document.hidden) {
+      window.setTimeout(function () {
+        if (!document.hidden) { titled = []; document.title = baseTitle; }
+      }, 10000);
     }
   }
   document.addEventListener("visibilitychange", clearTitle);
@@ -37,8 +57,21 @@
   document.body.addEventListener("messages", function (event) {
     var list = (event.detail && event.detail.value) || [];
     list.forEach(function (m) { toast(m.text, m.level, m.url); });
-    var notices = list.filter(function (m) { return m.run_ended; }).length;
-    if (notices) { markTitle(notices); clearTitle(); }
+    var titles = list.filter(function (m) { return m.run_ended || m.title; })
+      .map(function (m) { return m.title || "Run ended"; });
+    if (titles.length) { markTitle(titles); clearTitle(); }
+  });
+
+  // The header's inbox count, kept current by the notices poll.
+  document.body.addEventListener("inbox", function (event) {
+    var count = event.detail ? event.detail.unread : null;
+    var badge = document.getElementById("inbox-count");
+    var link = document.getElementById("inbox-link");
+    if (count === null || count === undefined || !badge || !link) { return; }
+    badge.textContent = count ? String(count) : "";
+    badge.hidden = !count;
+    if (count) { link.setAttribute("aria-label", "Inbox, " + count + " unread"); }
+    else { link.removeAttribute("aria-label"); }
   });
 
   // htmx 2 does not swap unexpected 4xx/5xx answers: say so instead of failing silently.
@@ -103,12 +136,20 @@
   });
   // Without clipboard access (plain http), select the text so Ctrl+C copies it.
   function selectText(node) {
+    node.classList.remove("visually-hidden");  // an id behind "Copy id" shows, to be copied
     var range = document.createRange();
     range.selectNodeContents(node);
     var selection = window.getSelection();
     selection.removeAllRanges();
     selection.addRange(range);
-    toast("The link is selected: press Ctrl+C (or ⌘C) to copy it.", "info");
+    toast("It is selected: press Ctrl+C (or ⌘C) to copy it.", "info");
+  }
+
+  // A page reached with "#<id>" of a region that asks for it (a run just started) moves focus
+  // there, so keyboard and screen-reader users arrive where the view did.
+  if (window.location.hash.length > 1) {
+    var arrived = document.getElementById(window.location.hash.slice(1));
+    if (arrived && arrived.hasAttribute("data-focus-on-arrival")) { arrived.focus(); }
   }
 
   // After a swap, move focus to an element that asks for it (dialogs, forms with errors).

@@ -36,7 +36,7 @@ BUDGET = {
     "/models/{model}/runs/": 13,  # measured on its own model's 42 runs (it was 12 on none)
     "/models/{model}/runs/new/": 7,
     "/runs/{run}/": 9,
-    "/models/{model}/schedule/": 5,
+    "/models/{model}/schedule/": 6,  # + whether Dr.Gero last refused schedules for the plan
     "/audit/": 6,
     "/audit/?outcome=succeeded": 6,
     "/team/": 9,

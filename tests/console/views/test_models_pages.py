@@ -98,13 +98,19 @@ def test_a_viewer_does_not_see_new_model(login_as: Any, sandbox: SandboxServer) 
     assert b"New model" not in login_as(Role.VIEWER, token=FULL).get("/models/").content
 
 
-@pytest.mark.parametrize(
-    "path", ["/models/", "/models/new/", "/base-models/", "/models/abc/", "/models/abc/edit/"]
-)
+@pytest.mark.parametrize("path", ["/models/", "/models/new/", "/base-models/", "/models/abc/edit/"])
 def test_a_member_without_a_token_is_invited_to_add_one(login_as: Any, path: str) -> None:
     response = login_as(Role.ADMIN).get(path)
     assert response.status_code == 200
     assert b"Add your token" in response.content and b'href="/account/token/"' in response.content
+
+
+def test_a_model_the_record_does_not_know_says_so_to_a_member_without_a_token(
+    login_as: Any,
+) -> None:
+    response = login_as(Role.ADMIN).get("/models/abc/")
+    assert response.status_code == 404
+    assert b"The console has no record of this model" in response.content
 
 
 # Create.

@@ -98,24 +98,31 @@ def test_the_same_schedule_is_not_offered_for_confirmation(
     assert sandbox.state.count("PATCH", r".*") == 0
 
 
-def test_a_cadence_chosen_while_off_is_said_to_be_unused(
+def test_a_schedule_turned_off_says_no_run_starts_on_its_own(
     sandbox: SandboxServer, operator: Client
 ) -> None:
-    model_id = sandbox.state.add_model("ws_main", name="Off")["id"]
+    model_id = sandbox.state.add_model("ws_main", name="Quiet")["id"]
     body = operator.get(
         f"/models/{model_id}/schedule/summary/",
-        {"enabled": "off", "cadence": "DAILY", "model_name": "Off"},
+        {"enabled": "off", "cadence": "DAILY", "model_name": "Quiet"},
         **HTMX,
     ).content.decode()
-    assert "stays off, so the cadence chosen is not used" in body
+    assert "The schedule is off: no fine-tune runs will start on their own" in body
+    assert "cadence" not in body and "Daily" not in body and "Every day" not in body
 
 
 def test_date_filters_are_written_as_every_other_day(login_as: Any) -> None:
     viewer = login_as(Role.VIEWER)
-    for path in ("/runs/", "/audit/"):
-        body = viewer.get(path, {"since": "2026-11-01", "until": "27 Nov 2026"}).content.decode()
-        assert 'value="01 Nov 2026"' in body and 'value="27 Nov 2026"' in body
-        assert 'type="date"' not in body
+    body = viewer.get("/runs/", {"since": "2026-11-01", "until": "27 Nov 2026"}).content.decode()
+    assert 'value="01 Nov 2026"' in body and 'value="27 Nov 2026"' in body
+    assert 'type="date"' not in body
+
+
+def test_the_audit_dates_are_the_browsers_date_inputs(login_as: Any) -> None:
+    viewer = login_as(Role.VIEWER)
+    body = viewer.get("/audit/", {"since": "2026-11-01", "until": "27 Nov 2026"}).content.decode()
+    assert has_html(body, '<input type="date" name="since" value="2026-11-01" id="id_since">')
+    assert has_html(body, '<input type="date" name="until" value="2026-11-27" id="id_until">')
 
 
 def test_a_member_chooses_their_time_zone(login_as: Any) -> None:

@@ -100,13 +100,15 @@ def test_the_preview_asks_in_plain_words_then_confirm_starts(
         {},
         **HTMX,
     )
-    assert done["HX-Redirect"] == f"/models/{model_id}/runs/"
+    submission.refresh_from_db()
+    # The view goes to the new run's own page, its status focused on arrival.
+    assert done["HX-Redirect"] == f"/runs/{submission.run_id}/#run-status"
     again = operator.post(
         f"/models/{model_id}/runs/confirm/{str(submission.pk)}/",
         {},
         **HTMX,
     )
-    assert again["HX-Redirect"] == f"/models/{model_id}/runs/"
+    assert again["HX-Redirect"] == f"/runs/{submission.run_id}/#run-status"
     assert sandbox.state.count("POST", r"/api/models/.*/fine-tune/run") == 1
     page = operator.get(f"/models/{model_id}/runs/").content.decode()
     assert "already sent to Dr.Gero; nothing was sent again" in page

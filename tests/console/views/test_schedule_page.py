@@ -70,7 +70,9 @@ def test_the_summary_sentence(cadence: str, auto: bool, algorithm: str) -> None:
 
 
 def test_the_summary_for_off_and_an_unknown_cadence() -> None:
-    assert "does not fine-tune M on a schedule" in schedule_sentence("M", ScheduleChoice(False))
+    assert schedule_sentence("M", ScheduleChoice(False)).startswith(
+        "The schedule is off: no fine-tune runs will start on their own"
+    )
     odd = ScheduleChoice(True, "FORTNIGHTLY", False, 10, "LAST_N")
     assert schedule_sentence("M", odd) == (
         "On its “FORTNIGHTLY” schedule, Dr.Gero fine-tunes M on the newest 10 rows."

@@ -84,10 +84,13 @@ def test_the_notices_poll_carries_new_notices_as_toasts_once(login_as: Any) -> N
             "text": "The fine-tune run of Quiet Model succeeded after 2 min.",
             "run_ended": True,
             "url": "/runs/run-1/",
+            "title": "",  # the notice names no run of the mirror
         }
     ]
+    assert events["inbox"] == {"unread": 1}  # shown as a toast, still unread in the inbox
     second = member.get("/notices/", **HTMX)
-    assert second.status_code == 204 and "HX-Trigger" not in second
+    assert second.status_code == 204
+    assert json.loads(second["HX-Trigger"]) == {"inbox": {"unread": 1}}
 
 
 def test_the_notices_poll_does_not_keep_an_idle_session_alive(login_as: Any) -> None:
@@ -107,7 +110,7 @@ def test_notices_are_one_members_own(login_as: Any) -> None:
     Notice.objects.create(
         user=mine.user, kind="sync_done", text="Only mine.", created_at="2026-11-27T10:00:00Z"
     )
-    assert "HX-Trigger" not in other.get("/notices/", **HTMX)
+    assert json.loads(other.get("/notices/", **HTMX)["HX-Trigger"]) == {"inbox": {"unread": 0}}
     assert "Only mine." in mine.get("/runs/").content.decode()
 
 
