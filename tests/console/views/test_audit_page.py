@@ -150,3 +150,77 @@ def test_jsonl_export_writes_every_field_as_the_event_has_it(login_as) -> None: 
         assert record["changes"] == json.loads(event.changes)
         for name in ("actor_username", "action", "target_name", "outcome", "mac", "client_ip"):
             assert record[name] == getattr(event, name), name
+
+
+def test_exports_keep_exact_values_and_add_the_words(login_as) -> None:  # type: ignore[no-untyped-def]
+    add(1)
+    audit_record(
+        actor=Actor(1, "alpha"),
+        action="schedule.clear",
+        outcome="failed",
+        target=Target("model", "m9", "M9"),
+        changes={"before": {"run": {"type": "WEEKLY"}}, "after": None, "note": "Too costly"},
+        status_code=402,
+    )
+    client = login_as(Role.VIEWER)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(b"".join(client.get("/audit/export.csv").streaming_content).decode())
+        )
+    )
+    newest = rows[0]
+    assert newest["action"] == "schedule.clear" and newest["status_code"] == "402"
+    assert newest["what"] == "turned off a fine-tune schedule"
+    assert newest["details_in_words"] == "Schedule: Weekly → Off; Why: Too costly"
+    assert newest["outcome_in_words"] == "it needs a paid Dr.Gero plan"
+    lines = b"".join(client.get("/audit/export.jsonl").streaming_content).decode().splitlines()
+    record = next(r for r in map(json.loads, lines) if r["action"] == "schedule.clear")
+    assert record["changes"]["note"] == "Too costly" and record["what"] == newest["what"]
+
+
+def test_the_action_filter_is_grouped_by_area_in_words(login_as) -> None:  # type: ignore[no-untyped-def]
+    add(2)
+    add(1, action="run.start")
+    client = login_as(Role.VIEWER)
+    body = client.get("/audit/").content.decode()
+    assert '<optgroup label="Runs"><option value="run">All runs actions</option>' in body
+    assert '<option value="run.start">Started a fine-tune run</option>' in body
+    assert seqs(client.get("/audit/?action=run.start").content.decode()) == [3]
+    assert seqs(client.get("/audit/?action=model").content.decode()) == [2, 1]
+    refused = client.get("/audit/?action=<script>").content.decode()
+    assert "Select a valid choice" in refused and "<script>" not in refused.split("<main")[1]
+    import re
+
+    shown = re.sub(r'value="[^"]*"', "", body.split("<main")[1])
+    assert "run.start" not in shown and "model.update" not in shown  # codes stay in exports
+
+
+def test_a_run_event_links_to_its_run_and_a_failure_says_why(login_as) -> None:  # type: ignore[no-untyped-def]
+    audit_record(
+        actor=Actor(1, "alpha"),
+        action="run.start",
+        outcome="succeeded",
+        target=Target("run", "run-77", "Support Assistant", "m1"),
+        changes={"settings": {"auto": True, "rows": None, "algorithm": "LAST_N"}},
+    )
+    audit_record(
+        actor=Actor(1, "alpha"),
+        action="run.sync",
+        outcome="failed",
+        target=Target("model", "m1", "Support Assistant"),
+        changes={"run_id": "all", "runs": 0},
+        status_code=401,
+    )
+    body = login_as(Role.VIEWER).get("/audit/").content.decode()
+    assert '<a href="/runs/run-77/">Run of Support Assistant</a>' in body
+    assert "Dr.Gero did not accept the token" in body and "(401)" not in body
+    assert "An automatically sized set of the newest rows" in body
+
+
+def test_date_presets_keep_the_other_filters(login_as) -> None:  # type: ignore[no-untyped-def]
+    add(1)
+    body = login_as(Role.VIEWER).get("/audit/?outcome=failed").content.decode()
+    today = timezone.localdate()
+    week = (today - timedelta(days=6)).isoformat()
+    assert f"?outcome=failed&amp;since={week}&amp;until={today.isoformat()}" in body
+    assert ">Last 7 days</a>" in body and ">Today</a>" in body and ">Last 30 days</a>" in body

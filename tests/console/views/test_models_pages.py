@@ -333,3 +333,44 @@ def test_every_form_keeps_its_input_under_every_fault(
         assert words in body, (path, fault)
         assert kept in body, (path, fault)
         assert sandbox.state.count(method, pattern) == 1, (path, fault)
+
+
+def test_the_latest_runs_update_themselves_while_a_run_is_going(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    from django.utils import timezone
+
+    from console.models import RunRecord
+
+    model_id = sandbox.state.add_model("ws_main", name="Live One")["id"]
+    now = timezone.now()
+    run = RunRecord.objects.create(
+        run_id="live-1",
+        model_id=model_id,
+        model_name="Live One",
+        status="RUNNING",
+        category="running",
+        created_at=now,
+        first_seen_at=now,
+        origin="console",
+    )
+    page = operator.get("/models/?q=Live One").content.decode()
+    poll = f"/models/latest-runs/?m={model_id}"
+    assert f'hx-get="{poll}"' in page and 'hx-trigger="every 5s"' in page
+    assert '<a href="/runs/live-1/">' in page  # the latest run links to its page
+    calls = len(sandbox.state.seen)
+    going = operator.get(poll, **HTMX)
+    assert going.status_code == 200
+    assert "Latest runs update every 5 seconds" in going.content.decode()
+    assert 'id="latest-run-0" hx-swap-oob="true"' in going.content.decode()
+    assert len(sandbox.state.seen) == calls  # the mirror answers; Dr.Gero is not asked
+    RunRecord.objects.filter(pk=run.pk).update(status="FAILED", category="failed")
+    ended = operator.get(poll, **HTMX)
+    body = ended.content.decode()
+    assert ended.status_code == 286  # htmx stops polling after this swap
+    assert "Failed" in body and "hx-trigger" not in body
+
+
+def test_a_list_with_nothing_going_does_not_poll(operator: Client, sandbox: SandboxServer) -> None:
+    page = operator.get("/models/").content.decode()
+    assert "/models/latest-runs/" not in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -246,3 +247,66 @@ def test_the_csv_writes_every_run_as_the_record_has_it(login_as: Any) -> None:
     assert by_id["r1"]["started_at"] == "2026-11-20T12:00:00.398160+00:00"
     assert by_id["r2"]["create_synthetic_data"] == "True"
     assert by_id["r2"]["hypertuning_enabled"] == "False"
+
+
+def test_the_why_of_a_run_goes_with_it_everywhere_but_run_again(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    model_id = a_model(sandbox)
+    preview = operator.post(
+        f"/models/{model_id}/runs/preview/", {"size": "rows", "rows": "1000", "algorithm": "LAST_N"}
+    )
+    assert "Why are you starting this run? (optional)" in preview.content.decode()
+    submission = RunSubmission.objects.get()
+    operator.post(
+        f"/models/{model_id}/runs/confirm/{submission.pk}/",
+        {"note": "Support tickets doubled since Monday"},
+    )
+    run = RunRecord.objects.get(model_id=model_id, origin="console")
+    assert run.note == "Support tickets doubled since Monday"
+    history = operator.get(f"/models/{model_id}/runs/").content.decode()
+    assert "“Support tickets doubled since Monday”" in history
+    export = operator.get(f"/models/{model_id}/runs/export.csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert rows[0]["note"] == "Support tickets doubled since Monday"
+    again = operator.get(f"/models/{model_id}/runs/new/?from={run.run_id}").content.decode()
+    assert "Support tickets doubled" not in again
+    from console.models import AuditEvent
+
+    event = AuditEvent.objects.get(action="run.start")
+    assert json.loads(event.changes)["note"] == "Support tickets doubled since Monday"
+
+
+def test_a_run_without_a_why_says_nothing_about_it(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    model_id = a_model(sandbox)
+    operator.post(
+        f"/models/{model_id}/runs/preview/", {"size": "rows", "rows": "1000", "algorithm": "LAST_N"}
+    )
+    submission = RunSubmission.objects.get()
+    operator.post(f"/models/{model_id}/runs/confirm/{submission.pk}/", {"note": "   "})
+    run = RunRecord.objects.get(model_id=model_id, origin="console")
+    assert run.note == ""
+    page = operator.get(f"/runs/{run.run_id}/").content.decode()
+    assert "<dt>Why</dt>" not in page
+    from console.models import AuditEvent
+
+    assert "note" not in json.loads(AuditEvent.objects.get(action="run.start").changes)
+
+
+def test_a_too_long_why_starts_nothing(operator: Client, sandbox: SandboxServer) -> None:
+    model_id = a_model(sandbox)
+    operator.post(
+        f"/models/{model_id}/runs/preview/", {"size": "rows", "rows": "1000", "algorithm": "LAST_N"}
+    )
+    submission = RunSubmission.objects.get()
+    response = operator.post(
+        f"/models/{model_id}/runs/confirm/{submission.pk}/", {"note": "y" * 501}
+    )
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "at most 500 characters" in body and "y" * 501 in body
+    assert sandbox.state.count("POST", r"/api/models/.*/fine-tune/run") == 0
+    submission.refresh_from_db()
+    assert submission.state == "pending"  # it can still be confirmed

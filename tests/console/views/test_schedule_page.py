@@ -289,3 +289,42 @@ def test_change_settings_comes_back_to_the_form_with_the_values_but_no_made_up_c
         f"/models/{model_id}/schedule/?enabled=on&cadence=EVERY_SECOND"
     ).content.decode()
     assert "EVERY_SECOND" not in forged
+
+
+def test_the_why_of_a_schedule_change_is_kept_in_the_audit_log(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    model_id = a_model(sandbox, WEEKLY)
+    preview = operator.post(f"/models/{model_id}/schedule/preview/", {**FORM})
+    assert "Why are you changing the schedule? (optional)" in preview.content.decode()
+    operator.post(
+        f"/models/{model_id}/schedule/confirm/", {**FORM, "note": "Daily data\u200b now\x07"}
+    )
+    event = AuditEvent.objects.get(action="schedule.update")
+    assert json.loads(event.changes)["note"] == "Daily data now"
+    audit = operator.get("/audit/").content.decode()
+    assert "Daily data now" in audit and "Weekly" in audit and "Daily" in audit
+
+
+def test_a_note_too_long_changes_nothing_and_keeps_what_was_typed(
+    operator: Client, sandbox: SandboxServer
+) -> None:
+    model_id = a_model(sandbox, WEEKLY)
+    response = operator.post(f"/models/{model_id}/schedule/confirm/", {**FORM, "note": "x" * 501})
+    assert response.status_code == 422
+    assert "at most 500 characters" in response.content.decode()
+    assert sandbox.state.count("PATCH", r".*") == 0
+    assert sandbox.state.models[model_id]["fine_tune_schedule"] == WEEKLY
+
+
+def test_a_plan_refusal_is_remembered_before_the_form_is_filled(
+    login_as: Any, sandbox: SandboxServer
+) -> None:
+    client = login_as(Role.OPERATOR, token="drgero_sandbox_freeplan")
+    model_id = a_model(sandbox, None, workspace="ws_free")
+    page = client.get(f"/models/{model_id}/schedule/").content.decode()
+    assert 'id="plan-refused"' not in page
+    client.post(f"/models/{model_id}/schedule/confirm/", {**FORM})
+    page = client.get(f"/models/{model_id}/schedule/").content.decode()
+    assert 'id="plan-refused"' in page and "for the team's plan" in page
+    assert "Review the change" in page  # people may still try
