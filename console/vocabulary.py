@@ -98,6 +98,41 @@ def trigger_words(trigger: object) -> str:
     return known or f"Dr.Gero says it was started by “{one_line(trigger, 60)}”"
 
 
+# What to try after a failed run, by what Dr.Gero's reason says (its wording is not
+# documented, so a few phrasings are matched); the first that matches speaks.
+FAILURE_ADVICE: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("out of memory", "out-of-memory", "oom", "memory"),
+        "Try again with fewer rows: training ran out of memory with this many.",
+    ),
+    (
+        ("too small", "too few", "not enough", "insufficient", "empty dataset", "no data"),
+        "Try again with more rows, or with synthetic data on, so that Dr.Gero adds generated "
+        "examples to a small dataset.",
+    ),
+    (
+        ("plan", "billing", "payment", "quota", "budget", "entitlement", "upgrade"),
+        "This needs a paid Dr.Gero plan, or more budget on the token. A Dr.Gero workspace "
+        "owner or admin can change the plan; then run it again.",
+    ),
+)
+FAILURE_FALLBACK = (
+    "The console does not know this reason. Check the run's settings below and run it again; "
+    "if it fails the same way, ask whoever looks after your team's Dr.Gero workspace."
+)
+
+
+def failure_advice(reason: str) -> str:
+    """The next step after a failed run, in words, from the reason Dr.Gero gave."""
+    import re
+
+    text = reason.casefold()
+    for needles, advice in FAILURE_ADVICE:
+        if any(re.search(rf"\b{re.escape(n)}\b", text) for n in needles):
+            return advice
+    return FAILURE_FALLBACK
+
+
 def status_category(status: str | None) -> str:
     """Dr.Gero's status → queued, running, succeeded, failed, cancelled or unknown."""
     key = (status or "").strip().lower().replace("-", "_").replace(" ", "_")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import unicodedata
 import zoneinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -22,6 +24,78 @@ ROLE_CHOICES = [(r.name.lower(), r.label) for r in Role]
 
 def role_from_choice(value: str) -> Role:
     return Role[value.upper()]
+
+
+# Zones most teams look for first, shown at the top with their offsets.
+COMMON_ZONES = (
+    "UTC",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+)
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+           "Europe", "Indian", "Pacific")  # fmt: skip
+
+
+def offered_zones() -> list[str]:
+    """The zones a member may choose: the canonical ones the tz database lists by country
+    (``zone.tab``), so ``Etc/GMT+5`` (whose sign reads backwards), ``W-SU`` and other old
+    names like ``Asia/Calcutta`` are not offered. Without that file, the region names."""
+    for base in zoneinfo.TZPATH:
+        try:
+            with open(os.path.join(base, "zone.tab"), encoding="utf-8") as table:
+                names = {
+                    line.split("\t")[2].strip()
+                    for line in table
+                    if line.strip() and not line.startswith("#") and line.count("\t") >= 2
+                }
+        except OSError:
+            continue
+        available = zoneinfo.available_timezones()
+        return sorted((names & available) | {"UTC"})
+    return sorted(
+        z for z in zoneinfo.available_timezones() if z.split("/", 1)[0] in REGIONS or z == "UTC"
+    )
+
+
+def _offset(zone: str, now: datetime) -> str:
+    delta = now.astimezone(zoneinfo.ZoneInfo(zone)).utcoffset() or timedelta(0)
+    minutes = int(delta.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def zone_choices(*, keep: str = "") -> list[tuple[str, Any]]:
+    """Common zones with their offsets first, then every zone by region; ``keep``, a zone
+    saved before that is no longer offered, stays a choice."""
+    now = datetime.now(UTC)
+    zones = offered_zones()
+
+    def label(zone: str, place: str | None = None) -> str:
+        return f"{(place or zone).replace('_', ' ')} ({_offset(zone, now)})"
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for zone in zones:
+        region, _, place = zone.partition("/")
+        if place:
+            groups.setdefault(region, []).append((zone, label(zone, place)))
+    choices: list[tuple[str, Any]] = [
+        ("Common", [(z, label(z)) for z in COMMON_ZONES if z in zones or z == "UTC"])
+    ]
+    if keep and keep not in zones and keep in zoneinfo.available_timezones():
+        choices.insert(0, ("Saved before", [(keep, f"{label(keep)} — an older name")]))
+    choices += [(region, places) for region, places in sorted(groups.items())]
+    return choices
 
 
 class NotificationsForm(forms.Form):
@@ -62,11 +136,13 @@ class NotificationsForm(forms.Form):
         from django.conf import settings
 
         super().__init__(*args, **kwargs)
-        zones = sorted(zoneinfo.available_timezones() - {"localtime", "Factory"})
+        # A zone saved before (an older name, say) stays a choice for this member.
+        kept = str((self.data if self.is_bound else self.initial).get("time_zone") or "")
         choice_field(self, "time_zone").choices = [
             ("", f"The console's zone ({settings.TIME_ZONE})"),
-            *((z, z.replace("_", " ")) for z in zones),
+            *zone_choices(keep=kept),
         ]
+        self.fields["time_zone"].widget.attrs["data-browser-zone"] = ""
 
     def clean_theme(self) -> str:
         return str(self.cleaned_data.get("theme") or "system")
@@ -132,8 +208,9 @@ class MemberAddForm(forms.Form):
         required=False,
         max_length=EMAIL_MAX,
         error_messages={"max_length": EMAIL_TOO_LONG},
-        help_text="Optional. The address you give counts as confirmed: with it, their first "
-        "sign-in through the team's identity provider finds this account.",
+        help_text="Optional. Without an initial password, the one-time link to choose one is "
+        "mailed here. The address counts as confirmed: with it, their first sign-in through the "
+        "team's identity provider finds this account.",
     )
     role = forms.ChoiceField(
         choices=ROLE_CHOICES,

@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -104,13 +105,16 @@ def _send_email(delivery: Delivery) -> None:
         lines.append(f"Duration: {took}")
     who = record.started_by_username or "outside the console (Dr.Gero's schedule or another tool)"
     lines.append(f"Started by: {who}")
+    if record.note:
+        lines.append(f"Why: {record.note}")
     lines += [
         "",
         f"The run: {settings.CONSOLE_URL}{run_url(record)}",
         f"Run history: {settings.CONSOLE_URL}{history_url(record)}",
         "",
     ]
-    lines.append("You can change which emails you get on your account page in the console.")
+    settings_url = f"{settings.CONSOLE_URL}{reverse('console:notifications')}"
+    lines.append(f"Choose which emails you get on Your settings: {settings_url}")
     name = one_line(record.model_name or record.model_id, 80)
     outcome = OUTCOME_WORDS.get(record.category, "ended")
     try:

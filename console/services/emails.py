@@ -144,6 +144,27 @@ def confirmation_send(*, user: User, request: HttpRequest | None = None) -> str 
     return None
 
 
+def invitation_send(*, user: User, link: str) -> bool:
+    """Mail a new member the one-time link to choose their password; whether it was sent."""
+    body = "\n".join(
+        [
+            f"You were added to Dr.Gero Console as {user.get_username()}.",
+            "",
+            "Follow this link to choose your password; it works once:",
+            link,
+            "",
+            f"Then log in as {user.get_username()}. If you did not expect this, ignore this email.",
+            "",
+        ]
+    )
+    try:
+        send_mail("You were added to Dr.Gero Console", body, None, [user.email])
+    except (smtplib.SMTPException, OSError) as exc:  # what sending mail raises
+        log.warning("invitation email for member %s not sent: %s", user.pk, type(exc).__name__)
+        return False
+    return True
+
+
 def confirmation_use(*, user: User, token: str, request: HttpRequest | None = None) -> Confirmation:
     """Follow a mailed link, signed in as ``user``: confirms the address once."""
     try:

@@ -13,6 +13,9 @@ from django.urls import reverse_lazy
 from console.signin import provider
 from console.signin.audit import sign_in_recorded
 
+# The username a new member just chose a password for: the log-in page starts filled with it.
+LOGIN_NAME = "console_login_name"
+
 
 class LoginView(auth_views.LoginView):
     """The identity provider first when there is one; the password form unless
@@ -23,6 +26,13 @@ class LoginView(auth_views.LoginView):
 
     def password_allowed(self) -> bool:
         return settings.CONSOLE_PASSWORD_LOGIN or self.request.GET.get("password") == "1"
+
+    def get_initial(self) -> dict[str, Any]:
+        initial = super().get_initial()
+        name = self.request.session.pop(LOGIN_NAME, None)
+        if isinstance(name, str) and self.request.method == "GET":
+            initial["username"] = name
+        return initial
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

@@ -223,3 +223,12 @@ def copy_id(ident: str, what: str) -> str:
         what,
         ident,
     )
+
+
+@register.filter
+def category_words(category: str) -> str:
+    """A run's category as a word or two for a sentence: ``running``, ``no longer in Dr.Gero``."""
+    from console.vocabulary import CATEGORY_WORDS
+
+    label = CATEGORY_WORDS.get(category, category).split(" — ")[0]
+    return label if label.startswith("Dr.Gero") else label[:1].lower() + label[1:]

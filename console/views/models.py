@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
+from console.audit_words import value_words
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
@@ -232,7 +233,8 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         context["freshness"] = mirror_freshness(model.id)
         other = model.other_details()
         base = other.pop("base_model_id", None) or other.pop("baseModelId", None)
-        context["other"] = other
+        # As words, never Python's values (None, True, dicts).
+        context["other"] = {k: value_words(v) for k, v in other.items()}
         if isinstance(base, str) and base:
             context["base_model"] = (
                 base_model_name(user=request.user, base_model_id=base)

@@ -15,7 +15,12 @@ from console.selectors.run_page import resolved_start, run_view
 from console.services.notices import notices_read
 from console.views.htmx import render_screen, stop_polling
 from console.views.models import abilities
-from console.vocabulary import ACTIVE_CATEGORIES, CATEGORY_WORDS, trigger_words
+from console.vocabulary import (
+    ACTIVE_CATEGORIES,
+    CATEGORY_WORDS,
+    failure_advice,
+    trigger_words,
+)
 
 OUTSIDE = "Started outside the console (Dr.Gero's schedule or another tool)"
 
@@ -36,6 +41,7 @@ def run_detail(request: HtmxHttpRequest, run_id: str) -> HttpResponse:
         "words": CATEGORY_WORDS.get(record.category, "") if record else "",
         "outside": OUTSIDE,
         "trigger_words": trigger_words(record.raw.get("trigger")) if record else "",
+        "advice": failure_advice(record.error) if record and record.category == "failed" else "",
         "active": active,
         "poll_seconds": settings.CONSOLE_POLL_SECONDS,
         **abilities(request),

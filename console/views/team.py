@@ -20,6 +20,7 @@ from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.roles import Role, requires
 from console.selectors.team import role_change, role_managed_by_provider, team_members
+from console.services.emails import invitation_send
 from console.services.team import (
     TeamRuleError,
     member_add,
@@ -28,6 +29,7 @@ from console.services.team import (
     role_label,
 )
 from console.services.webhook import webhook_remove, webhook_save, webhook_status
+from console.signin.views import LOGIN_NAME
 from console.views.htmx import redirect_after_success, render_screen
 
 
@@ -84,11 +86,20 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
         password=form.cleaned_data["password"] or None,
         request=request,
     )
-    messages.success(request, f"{added.user.username} was added.")
-    if not added.set_password_path and not wants_partial(request):
+    link = request.build_absolute_uri(added.set_password_path) if added.set_password_path else ""
+    mailed = bool(link and added.user.email) and invitation_send(user=added.user, link=link)
+    if mailed:
+        messages.success(
+            request,
+            f"{added.user.username} was added. We mailed the one-time link to choose a "
+            f"password to {added.user.email}.",
+        )
+        link = ""  # sent where it belongs; not shown here as well
+    else:
+        messages.success(request, f"{added.user.username} was added.")
+    if not link and not wants_partial(request):
         return redirect("console:team")
     # Shown once, on this answer only; it is never stored or logged by the console.
-    link = request.build_absolute_uri(added.set_password_path) if added.set_password_path else ""
     # The add form comes back empty, and the members table beside it is swapped out of band.
     return _team(
         request,
@@ -96,6 +107,7 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
         oob=wants_partial(request),
         new_member=added.user,
         set_password_link=link,
+        mail_failed=bool(link and added.user.email),
     )
 
 
@@ -158,4 +170,6 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         messages.success(self.request, "Your password was set; you can log in now.")
+        # The log-in page that follows is filled with the username the link was for.
+        self.request.session[LOGIN_NAME] = form.user.get_username()
         return super().form_valid(form)

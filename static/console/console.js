@@ -152,6 +152,36 @@
     if (arrived && arrived.hasAttribute("data-focus-on-arrival")) { arrived.focus(); }
   }
 
+  // The time-zone picker leads with the browser's own zone, and gets a box to find a zone.
+  document.querySelectorAll("select[data-browser-zone]").forEach(function (select) {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+    var found = zone ? Array.prototype.find.call(select.options, function (o) { return o.value === zone; }) : null;
+    if (found) {
+      var group = document.createElement("optgroup");
+      group.label = "Your browser's zone";
+      group.appendChild(found);
+      select.insertBefore(group, select.options[0].nextSibling);
+    }
+    var box = document.createElement("input");
+    box.type = "search";
+    box.className = "zone-search";
+    box.setAttribute("aria-label", "Find a time zone");
+    box.setAttribute("aria-controls", select.id);
+    box.placeholder = "Find a zone, e.g. Lisbon";
+    select.parentNode.insertBefore(box, select);
+    box.addEventListener("input", function () {
+      var needle = box.value.trim().toLowerCase();
+      var first = null;
+      Array.prototype.forEach.call(select.options, function (o) {
+        var show = !needle || o.text.toLowerCase().indexOf(needle) !== -1;
+        o.hidden = !show;
+        if (show && !first && o.value) { first = o; }
+      });
+      if (needle && first) { select.value = first.value; }
+    });
+  });
+
   // After a swap, move focus to an element that asks for it (dialogs, forms with errors).
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var target = event.detail.elt && event.detail.elt.querySelector
