@@ -89,15 +89,10 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
     link = request.build_absolute_uri(added.set_password_path) if added.set_password_path else ""
     mailed = bool(link and added.user.email) and invitation_send(user=added.user, link=link)
     if mailed:
-        messages.success(
-            request,
-            f"{added.user.username} was added. We mailed the one-time link to choose a "
-            f"password to {added.user.email}.",
-        )
         link = ""  # sent where it belongs; not shown here as well
     else:
         messages.success(request, f"{added.user.username} was added.")
-    if not link and not wants_partial(request):
+    if not link and not mailed and not wants_partial(request):
         return redirect("console:team")
     # Shown once, on this answer only; it is never stored or logged by the console.
     # The add form comes back empty, and the members table beside it is swapped out of band.
@@ -107,6 +102,7 @@ def team_add(request: HtmxHttpRequest) -> HttpResponse:
         oob=wants_partial(request),
         new_member=added.user,
         set_password_link=link,
+        mailed_to=added.user.email if mailed else "",
         mail_failed=bool(link and added.user.email),
     )
 

@@ -110,6 +110,8 @@ def test_a_run_end_updates_every_page_and_is_told_once(
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["op@example.org"]
     assert "Quiet Model" in mail.outbox[0].subject and "succeeded" in mail.outbox[0].subject
     assert f"/models/{record.model_id}/runs/" in mail.outbox[0].body
+    assert "Choose which emails you get on Your settings: " in mail.outbox[0].body
+    assert "/account/notifications/" in mail.outbox[0].body
     viewer = login_as(Role.VIEWER, token="drgero_sandbox_readonly")
     listing = viewer.get("/models/?q=Quiet").content.decode()
     history = viewer.get("/runs/").content.decode()

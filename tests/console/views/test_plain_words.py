@@ -200,3 +200,37 @@ def test_an_automatic_size_is_unchanged_whatever_the_rows_field_held(
     }
     body = operator.post(f"/models/{model_id}/schedule/preview/", same, **HTMX).content.decode()
     assert "nothing to save" in body
+
+
+def test_the_time_zone_picker_leads_with_common_zones_and_offers_no_odd_names(
+    login_as: Any,
+) -> None:
+    from console.forms.accounts import offered_zones, zone_choices
+
+    zones = offered_zones()
+    assert "Europe/Lisbon" in zones and "Asia/Kolkata" in zones and "UTC" in zones
+    for odd in ("Etc/GMT+5", "Etc/GMT-3", "W-SU", "Asia/Calcutta", "US/Pacific", "localtime"):
+        assert odd not in zones, odd
+    choices = zone_choices()
+    assert choices[0][0] == "Common"
+    common = dict(choices[0][1])
+    assert common["UTC"] == "UTC (UTC+0)"
+    assert common["Asia/Kolkata"] == "Asia/Kolkata (UTC+5:30)"
+    regions = [label for label, _ in choices[1:]]
+    assert regions == sorted(regions) and "Europe" in regions
+    body = login_as(Role.VIEWER).get("/account/notifications/").content.decode()
+    assert '<optgroup label="Common">' in body and "data-browser-zone" in body
+    assert 'value="Etc/GMT+5"' not in body
+
+
+def test_a_zone_saved_under_an_old_name_stays_a_choice(login_as: Any) -> None:
+    from console.models import MemberSettings
+
+    member = login_as(Role.VIEWER)
+    MemberSettings.objects.create(user=member.user, time_zone="Asia/Calcutta")
+    body = member.get("/account/notifications/").content.decode()
+    assert 'value="Asia/Calcutta" selected' in body and "an older name" in body
+    saved = member.post(
+        "/account/notifications/", {"time_zone": "Asia/Calcutta", "theme": "system"}
+    )
+    assert saved.status_code == 302

@@ -237,3 +237,32 @@ def test_a_runs_why_shows_on_its_page(sandbox: SandboxServer, operator: Client) 
     )
     assert record.run_id not in body.split("<h1>")[1].split("</h1>")[0]
     assert 'data-copy="#run-id"' in body
+
+
+@pytest.mark.parametrize(
+    ("reason", "advice"),
+    [
+        ("CUDA out of memory on the training node.", "Try again with fewer rows"),
+        ("Dataset too small: 12 rows, need 100.", "Try again with more rows, or with synthetic"),
+        ("Your plan does not include fine-tuning.", "needs a paid Dr.Gero plan"),
+        ("Loss became NaN at step 412.", "The console does not know this reason"),
+        ("An explanation is missing.", "The console does not know this reason"),
+    ],
+)
+def test_a_failed_run_says_what_to_try_next(
+    sandbox: SandboxServer, operator: Client, reason: str, advice: str
+) -> None:
+    sandbox.state.set_next_outcome("FAILED", reason)
+    record = started(sandbox, operator)
+    sandbox.state.clock.advance(7200)
+    sweep("active")
+    body = operator.get(f"/runs/{record.run_id}/").content.decode()
+    assert "What to try next:" in body and advice in body
+    assert f"/runs/new/?from={record.run_id}" in body
+
+
+def test_a_succeeded_run_gives_no_advice(sandbox: SandboxServer, operator: Client) -> None:
+    record = started(sandbox, operator)
+    sandbox.state.clock.advance(7200)
+    sweep("active")
+    assert "What to try next" not in operator.get(f"/runs/{record.run_id}/").content.decode()

@@ -11,6 +11,7 @@ from django.test import Client
 from console.models import AuditEvent, DrGeroToken
 from console.roles import Role, role_of
 from tests.console.conftest import HTMX
+from tests.console.html import has_html
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -154,3 +155,49 @@ def test_an_admin_cannot_deactivate_themself(login_as) -> None:  # type: ignore[
     response = client.post(f"/team/{me.pk}/deactivate/", follow=True)
     assert b"can&#x27;t deactivate yourself" in response.content
     assert User.objects.get(pk=me.pk).is_active
+
+
+def test_an_invitation_with_an_address_is_mailed_and_the_page_says_so(login_as) -> None:  # type: ignore[no-untyped-def]
+    from django.core import mail
+
+    client = login_as(Role.ADMIN)
+    response = client.post(
+        "/team/add/",
+        {"username": "mailed", "email": "mailed@team.example", "role": "viewer"},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["mailed@team.example"]
+    body = mail.outbox[0].body
+    start = body.index("http://testserver/account/set-password/")
+    link = body[start:].split()[0]
+    said = response.content.decode()
+    assert "/account/set-password/" not in said  # mailed, not shown
+    assert "We mailed the one-time link to choose a password to <strong>mailed@team.example" in said
+    # The set-password page names the username; the log-in page after it is filled with it.
+    newcomer = Client()
+    form = newcomer.get(link.replace("http://testserver", ""), follow=True)
+    assert "<strong>mailed</strong>" in form.content.decode()
+    done = newcomer.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "chosen-password-77", "new_password2": "chosen-password-77"},
+        follow=True,
+    )
+    assert has_html(
+        done.content.decode(),
+        '<input type="text" name="username" id="id_username" autocomplete="username" '
+        'required autofocus value="mailed">',
+    )
+    assert "for your records" not in client.get("/team/").content.decode()
+
+
+def test_a_mail_that_fails_shows_the_link_instead(login_as, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.EMAIL_BACKEND = "tests.console.failing_mail.Backend"
+    client = login_as(Role.ADMIN)
+    response = client.post(
+        "/team/add/",
+        {"username": "unmailed", "email": "unmailed@team.example", "role": "viewer"},
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert "could not be sent just now" in body and "/account/set-password/" in body
