@@ -79,7 +79,8 @@ def test_start_a_run_by_keyboard(page: Any, sandbox: SandboxServer) -> None:
     page.locator(".confirm").wait_for()
     tab_to(page, button("Start the run"))
     page.keyboard.press("Enter")
-    page.wait_for_url(f"**/models/{model_id}/runs/")
+    page.wait_for_url(re.compile(r"/runs/[^/]+/#run-status$"))
+    wait_focus(page, "el.id === 'run-status'")  # focus arrives on the new run's status
     assert sandbox.state.count("POST", r"/api/models/.*/fine-tune/run") == 1
 
 

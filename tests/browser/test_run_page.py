@@ -82,6 +82,6 @@ def test_the_run_page_in_every_state(page: Any, sandbox: SandboxServer, settings
     question.wait_for()
     assert "the newest 1,200 rows" in question.inner_text()
     page.get_by_role("button", name="Start the run").click()
-    page.wait_for_url(re.compile(r"/models/[^/]+/runs/$"))
+    page.wait_for_url(re.compile(r"/runs/[^/]+/#run-status$"))
     assert RunRecord.objects.filter(model_name="Live Model").count() == 2
     assert check.problems == []

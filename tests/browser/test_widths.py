@@ -35,6 +35,7 @@ def pages(model_id: str, viewer_id: int) -> list[str]:
         f"/models/{model_id}/schedule/",
         "/runs/run-long-identifier-0001/",
         "/audit/",
+        "/inbox/",
         "/team/",
         f"/team/{viewer_id}/deactivate/",
         "/account/token/",
@@ -82,8 +83,23 @@ def test_every_page_at_every_width_in_light_and_dark(
     )
     for n in range(2, 5):
         record(n, run_id=f"run-{n}", model_id=model_id, status="FAILED", category="failed")
-    member("admin", Role.ADMIN, token="drgero_sandbox_full")
+    admin = member("admin", Role.ADMIN, token="drgero_sandbox_full")
     viewer = member("viewer", Role.VIEWER)
+    from django.utils import timezone
+
+    from console.models import Notice
+
+    for _ in range(3):  # the header's unread count, and an inbox with something in it
+        Notice.objects.create(
+            user=admin,
+            kind="run_ended",
+            level="error",
+            text="The fine-tune run of A model with a rather long name to wrap on phones "
+            "failed after 12 min: The dataset had no rows after filtering.",
+            url="/runs/run-long-identifier-0001/",
+            created_at=timezone.now(),
+            seen_at=timezone.now(),
+        )
     log_in(page, "admin")
     checker = WidthChecker(page)
     for scheme in SCHEMES:
@@ -93,7 +109,7 @@ def test_every_page_at_every_width_in_light_and_dark(
             for path in pages(model_id, viewer.pk):
                 page.goto(path)
                 checker.check(f"{path} at {width} px, {scheme}")
-    assert checker.checked == len(SCHEMES) * len(WIDTHS) * 19
+    assert checker.checked == len(SCHEMES) * len(WIDTHS) * 20
     assert checker.problems == [], "\n".join(checker.problems)
 
 
