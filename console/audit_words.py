@@ -89,7 +89,7 @@ def action_choices() -> list[tuple[str, Any]]:
     """The Action filter's choices: any, then each area (all of it, or one action)."""
     choices: list[tuple[str, Any]] = [("", "Any")]
     for prefix, label, group in AREAS:
-        options = [(prefix, f"All {label.lower()} actions")]
+        options = [(prefix, f"Any of these ({label.lower()})")]
         options += [(code, words[0].upper() + words[1:]) for code, words in group.items()]
         choices.append((label, options))
     return choices

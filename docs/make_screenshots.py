@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -9,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from playwright.sync_api import sync_playwright
@@ -65,14 +67,35 @@ def main() -> int:
             check=True,
             capture_output=True,
         )
-        shoot(base)
+        shoot(base, f"http://127.0.0.1:{sandbox_port}", lambda: sync(env))
     finally:
         server.terminate()
         server.wait(timeout=10)
     return 0
 
 
-def shoot(base: str) -> None:
+def sync(env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "manage.py", "sync_runs"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+def control(sandbox: str, action: str, body: dict[str, object]) -> None:
+    """The sandbox's control API (loopback only): its clock, the next run's outcome."""
+    request = urllib.request.Request(  # noqa: S310 (loopback)
+        f"{sandbox}/__sandbox__/{action}",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 (loopback)
+
+
+def shoot(base: str, sandbox: str, sync_runs: Callable[[], None]) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860}, base_url=base)
@@ -95,18 +118,38 @@ def shoot(base: str) -> None:
         model_url = page.url
         page.goto("/runs/")
         snap("run-history")
-        page.goto("/runs/?status=failed")
-        page.locator("#runs-table tbody tr a .status--failed").first.click()
-        page.wait_for_url("**/runs/*/")
-        snap("run-page")
         page.goto("/models/")
         page.get_by_role("link", name="Refund Drafts").click()
         page.wait_for_url("**/models/*/")
-        page.goto(page.url + "runs/new/")
+        refund_url = page.url
+        page.goto(refund_url + "runs/new/")
         page.get_by_label("Rows", exact=True).fill("1000")
         page.get_by_role("button", name="Review").click()
         page.locator(".confirm").wait_for()
+        page.get_by_label("Why are you starting this run? (optional)").fill(
+            "Refund tickets doubled since Monday; the drafts should know the new policy."
+        )
         snap("start-run-confirmation")
+        # The run fails, as runs do: its page says why and what to try next, and the inbox
+        # tells the member who started it.
+        control(sandbox, "next-outcome", {"outcome": "FAILED", "error": "CUDA out of memory."})
+        page.get_by_role("button", name="Start the run").click()
+        page.wait_for_url("**/runs/*/#run-status")
+        control(sandbox, "clock", {"advance": 7200})
+        sync_runs()
+        page.goto(page.url.split("#")[0])
+        page.locator("#run-live .status--failed").wait_for()
+        snap("run-page")
+        # A second run of it, which ends while the member is elsewhere: unread in the inbox.
+        page.goto(refund_url + "runs/new/")
+        page.get_by_role("button", name="Review").click()
+        page.get_by_role("button", name="Start the run").click()
+        page.wait_for_url("**/runs/*/#run-status")
+        page.goto("/inbox/")
+        control(sandbox, "clock", {"advance": 7200})
+        sync_runs()
+        page.reload()
+        snap("inbox")
         page.goto(model_url + "schedule/")
         snap("schedule-editor")
         page.goto("/account/token/")
@@ -123,7 +166,8 @@ def shoot(base: str) -> None:
         page.get_by_role("button", name="Save the schedule").click()
         page.locator("#problem").wait_for()
         snap("schedule-plan-refusal")
-        page.goto("/audit/")
+        page.goto("/audit/?action=schedule")
+        page.locator("#audit-results details summary").first.click()
         snap("audit-log")
         page.goto("/team/")
         snap("team")

@@ -183,7 +183,7 @@ def test_the_action_filter_is_grouped_by_area_in_words(login_as) -> None:  # typ
     add(1, action="run.start")
     client = login_as(Role.VIEWER)
     body = client.get("/audit/").content.decode()
-    assert '<optgroup label="Runs"><option value="run">All runs actions</option>' in body
+    assert '<optgroup label="Runs"><option value="run">Any of these (runs)</option>' in body
     assert '<option value="run.start">Started a fine-tune run</option>' in body
     assert seqs(client.get("/audit/?action=run.start").content.decode()) == [3]
     assert seqs(client.get("/audit/?action=model").content.decode()) == [2, 1]
