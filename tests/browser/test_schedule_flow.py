@@ -44,7 +44,10 @@ def test_weekly_to_daily(page: Any, sandbox: SandboxServer) -> None:
     first_row = page.locator("#audit-results tbody tr").first
     assert "changed a fine-tune schedule" in first_row.inner_text()
     first_row.get_by_text("Details").click()
-    assert "DAILY" in first_row.inner_text() and "WEEKLY" in first_row.inner_text()
+    details = first_row.inner_text()
+    assert "Weekly, on a weighted sample of 2,000 rows" in details
+    assert "Daily, on a weighted sample of 2,000 rows" in details
+    assert "DAILY" not in details and "WEIGHTED_SHUFFLE" not in details  # words, not codes
     assert page.console_errors == []
 
 
