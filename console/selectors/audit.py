@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from django.db.models import Q, QuerySet
 
-from console.audit_words import action_words, details_words, outcome_words
+from console.audit_words import action_words, details_line, outcome_words
 from console.models import AuditEvent
 from console.selectors.cursors import cursor_make, cursor_read
 from console.selectors.dates import within_days
@@ -165,22 +165,18 @@ def _tuples(filters: AuditFilters) -> Iterator[list[Any]]:
         last = rows[-1][0]
 
 
-def _words(values: list[Any], changes: dict[str, Any]) -> list[str]:
+def _words(values: list[Any]) -> list[str]:
     action = values[ACTION]
     return [
         action_words(action),
-        details_words(action, changes).one_line(),
+        details_line(action, values[CHANGES] or ""),
         outcome_words(values[OUTCOME], values[STATUS], values[MESSAGE] or ""),
     ]
 
 
 def audit_csv_lines(filters: AuditFilters) -> Iterator[str]:
-    def rows() -> Iterator[list[Any]]:
-        for values in _tuples(filters):
-            changes = orjson.loads(values[CHANGES] or "{}")
-            yield values + _words(values, changes)
-
-    return csv_lines((*EXPORT_FIELDS, *WORD_FIELDS), rows())
+    rows = (values + _words(values) for values in _tuples(filters))
+    return csv_lines((*EXPORT_FIELDS, *WORD_FIELDS), rows)
 
 
 def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:
@@ -194,8 +190,8 @@ def audit_jsonl_lines(filters: AuditFilters) -> Iterator[str]:
     lines: list[bytes] = []
     for row in _tuples(filters):
         record = dict(zip(names, row, strict=True))
-        record["changes"] = changes = orjson.loads(row[CHANGES] or "{}")
-        record.update(zip(WORD_FIELDS, _words(row, changes), strict=True))
+        record["changes"] = orjson.loads(row[CHANGES] or "{}")
+        record.update(zip(WORD_FIELDS, _words(row), strict=True))
         lines.append(orjson.dumps(record))
         if len(lines) == LINES_PER_CHUNK:
             yield (b"\n".join(lines) + b"\n").decode()

@@ -44,3 +44,26 @@ def test_changing_a_role_asks_first(page: Any) -> None:
     assert "will no longer be able to" in page.locator("main").inner_text()
     page.get_by_role("button", name="Make ops Viewer").click()
     page.get_by_text("ops is now Viewer.").first.wait_for()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_team_pages_targets_are_24_px_and_its_cards_keep_apart(page: Any, width: int) -> None:
+    member("admin", Role.ADMIN)
+    member("ops", Role.OPERATOR)
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(page, "admin")
+    page.goto("/team/")
+    small = page.evaluate(
+        """() => Array.from(document.querySelectorAll(
+              'main select, main button, main input:not([type=hidden]), main a.button'))
+            .filter((el) => el.offsetParent !== null)
+            .map((el) => [el.outerHTML.slice(0, 60), el.getBoundingClientRect()])
+            .filter(([, r]) => r.width < 24 || r.height < 24)
+            .map(([html, r]) => `${html} ${Math.round(r.width)}×${Math.round(r.height)}`)"""
+    )
+    assert small == []
+    gap = page.evaluate(
+        """() => document.querySelector('#member-add').getBoundingClientRect().top
+              - document.querySelector('#members').getBoundingClientRect().bottom"""
+    )
+    assert gap >= 16
