@@ -60,13 +60,7 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
-        subprocess.run(
-            [sys.executable, "manage.py", "sync_runs"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
+        sync(env)
         shoot(base, f"http://127.0.0.1:{sandbox_port}", lambda: sync(env))
     finally:
         server.terminate()
@@ -75,6 +69,7 @@ def main() -> int:
 
 
 def sync(env: dict[str, str]) -> None:
+    """One discovery sweep now (`manage.py sync_runs`), so the pages hold the sandbox's runs."""
     subprocess.run(
         [sys.executable, "manage.py", "sync_runs"],
         cwd=ROOT,

@@ -124,12 +124,22 @@ def schedule_screen(*, user: User, model_id: str, acting: bool) -> ScheduleScree
         # again, since the confirmation shows the schedule before and after.
         words = "Dr.Gero could not be reached, so the schedule it has now is not known."
         return ScheduleScreen(model, problem, current_sentence=words)
+    return _schedule_now(model)
+
+
+def _schedule_now(
+    model: Any, *, recorded: bool = False, recorded_at: datetime | None = None
+) -> ScheduleScreen:
+    """The schedule the model has, in words, with the last run Dr.Gero started on its own;
+    ``recorded``: from the console's record, read at ``recorded_at``."""
     now = ScheduleChoice.from_schedule(model.schedule)
     return ScheduleScreen(
         model,
         current=now,
         current_sentence=schedule_sentence(model.name, now),
         last_scheduled=last_scheduled_run(model.id),
+        recorded=recorded,
+        recorded_at=recorded_at,
     )
 
 
@@ -139,13 +149,4 @@ def schedule_screen_recorded(*, model_id: str) -> ScheduleScreen:
     got = model_detail_recorded(model_id=model_id)
     if got.value is None:
         return ScheduleScreen(None, got.problem)
-    model = got.value.model
-    now = ScheduleChoice.from_schedule(model.schedule)
-    return ScheduleScreen(
-        model,
-        current=now,
-        current_sentence=schedule_sentence(model.name, now),
-        last_scheduled=last_scheduled_run(model.id),
-        recorded=True,
-        recorded_at=got.value.read_at,
-    )
+    return _schedule_now(got.value.model, recorded=True, recorded_at=got.value.read_at)
