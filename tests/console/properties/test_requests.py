@@ -189,7 +189,7 @@ MODEL_FIELDS = [
     "intent",
 ]
 RUN_FIELDS = ["size", "rows", "algorithm", "create_synthetic_data", "hypertuning_enabled"]
-SCHEDULE_FIELDS = ["enabled", "cadence", "size", "rows", "algorithm", "model_name"]
+SCHEDULE_FIELDS = ["enabled", "cadence", "size", "rows", "algorithm", "model_name", "note"]
 
 
 @given(data=form(MODEL_FIELDS))
@@ -209,6 +209,26 @@ def test_the_run_start_form(
     model = a_model(sandbox)
     admin.request("POST", f"/models/{model}/runs/preview/", data, **HTMX)
     admin.request("GET", f"/models/{model}/runs/new/?{urlencode({'submission': submission})}")
+
+
+@given(note=NASTY)
+def test_the_run_confirmation_and_its_why(
+    admin: Checked, sandbox: SandboxServer, note: str
+) -> None:
+    from console.models import RunSubmission
+
+    model = sandbox.state.add_model("ws_main", name="Why")["id"]  # none of its runs going
+    rows = {"size": "rows", "rows": "10", "algorithm": "LAST_N"}
+    admin.request("POST", f"/models/{model}/runs/preview/", rows)
+    submission = RunSubmission.objects.filter(state="pending").latest("created_at")
+    admin.request("POST", f"/models/{model}/runs/confirm/{submission.pk}/", {"note": note})
+
+
+@given(qs=query(["m", "page"]))
+def test_the_inbox_and_the_models_lists_poll(viewer: Checked, qs: str) -> None:
+    viewer.request("GET", f"/models/latest-runs/?{qs}", **HTMX)
+    viewer.request("GET", f"/inbox/?{qs}")
+    viewer.request("POST", "/inbox/read/", {"x": qs})
 
 
 @given(data=form(SCHEDULE_FIELDS), step=st.sampled_from(["preview", "confirm"]))
