@@ -170,6 +170,9 @@ TEMPLATES = [
     }
 ]
 
+# Plain inputs are rendered in Python (console/forms/renderer.py); the rest by Django.
+FORM_RENDERER = "console.forms.renderer.ConsoleFormRenderer"
+
 DATABASES = {
     "default": dj_database_url.parse(
         env("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'console.sqlite3'}",
