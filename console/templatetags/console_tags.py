@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from django import template
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from console.vocabulary import duration_phrase
@@ -232,3 +233,50 @@ def category_words(category: str) -> str:
 
     label = CATEGORY_WORDS.get(category, category).split(" — ")[0]
     return label if label.startswith("Dr.Gero") else label[:1].lower() + label[1:]
+
+
+@register.simple_tag
+def form_fields(form: Any) -> str:
+    """A form's fields as every console form shows them: a label, the widget, its help and its
+    errors (tied to the field by id), non-field errors first and hidden fields last.
+
+    Built in Python: as an included template it cost a fifth of a small page's server time.
+    Values are escaped as the template engine escapes them; help texts are the forms' own
+    words, which may hold markup (as ``|safe`` allowed before).
+    """
+    parts = []
+    if errors := form.non_field_errors():
+        parts.append(
+            format_html(
+                '<div class="form-errors" role="alert">{}</div>',
+                format_html_join("", "<p>{}</p>", ((e,) for e in errors)),
+            )
+        )
+    for field in form.visible_fields():
+        help_text = ""
+        if field.help_text:
+            help_text = format_html(
+                '<p class="help" id="{}_helptext">{}</p>',
+                field.auto_id,
+                mark_safe(str(field.help_text)),  # noqa: S308  (the form's own words)
+            )
+        errors = ""
+        if field.errors:
+            errors = format_html(
+                '<div class="field-errors" id="{}_error">{}</div>',
+                field.auto_id,
+                format_html_join("", "<p>{}</p>", ((e,) for e in field.errors)),
+            )
+        parts.append(
+            format_html(
+                '<div class="field{}">\n  <label for="{}">{}</label>\n  {}\n  {}\n  {}\n</div>',
+                " field--invalid" if field.errors else "",
+                field.id_for_label,
+                field.label,
+                field.as_widget(),
+                help_text,
+                errors,
+            )
+        )
+    parts.extend(field.as_widget() for field in form.hidden_fields())
+    return mark_safe("\n".join(str(p) for p in parts))  # noqa: S308  (built by format_html)

@@ -1,0 +1,115 @@
+"""The layout every signed-in page shares — its head's assets and its header — built in Python.
+
+As template nodes (a navigation loop, four ``{% url %}``s, three ``{% static %}``s, the
+member's name, role and inbox count) the layout cost more than a small page's own content,
+on every request; here it is a few string joins. The markup is what ``base.html`` had, every
+value escaped by ``format_html``; the view and browser tests read it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.middleware.csrf import get_token
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django_htmx.jinja import htmx_script
+
+register = template.Library()
+
+
+@receiver(setting_changed)
+def _forget(**kwargs: Any) -> None:
+    """A test that changes the static storage or the URLs gets the layout built anew."""
+    _assets.cache_clear()
+    _links.cache_clear()
+
+
+@cache
+def _assets() -> SafeString:
+    """The same for every page of a deployment (hashed static names), so built once."""
+    return format_html(
+        '<link rel="icon" href="{}" type="image/svg+xml">\n'
+        '  <link rel="stylesheet" href="{}">\n'
+        "  {}\n"
+        '  <script src="{}" defer></script>',
+        static("console/favicon.svg"),
+        static("console/console.css"),
+        htmx_script(version=2, minified=True, extensions="", nonce=None),
+        static("console/console.js"),
+    )
+
+
+@register.simple_tag
+def head_assets() -> SafeString:
+    return _assets()
+
+
+@cache
+def _links() -> dict[str, str]:
+    names = ("logout", "inbox", "notifications", "password-change", "notices")
+    return {name: reverse(f"console:{name}") for name in names}
+
+
+@register.simple_tag(takes_context=True)
+def site_header(context: Any) -> SafeString:
+    """The header's navigation and the member's corner: who and in what role, the inbox and
+    its unread count, their settings, password and log-out."""
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return mark_safe("")
+    links = _links()
+    nav = format_html_join(
+        "\n",
+        '          <li><a href="{}"{}>{}</a></li>',
+        (
+            (item.url, mark_safe(' aria-current="page"') if item.current else "", item.label)
+            for item in context.get("nav_items", ())
+        ),
+    )
+    role = context.get("my_role")
+    # A count, or a lazy one (a POST's page asks only if it shows it): read as its text.
+    unread = int(str(context.get("inbox_unread") or 0))
+    count = format_html(' aria-label="Inbox, {} unread"', unread) if unread else mark_safe("")
+    badge = format_html(
+        '<span class="badge" id="inbox-count"{} aria-hidden="true">{}</span>',
+        mark_safe("") if unread else mark_safe(" hidden"),
+        unread or "",
+    )
+    return format_html(
+        '<nav aria-label="Main">\n        <ul class="nav">\n{}\n        </ul>\n      </nav>\n'
+        '      <form class="logout" method="post" action="{}">\n'
+        '        <input type="hidden" name="csrfmiddlewaretoken" value="{}">\n'
+        '        <span class="whoami">{} · <span class="whoami__role">{}</span></span>\n'
+        '        <a href="{}" class="inbox-link" id="inbox-link"{}>Inbox{}</a>\n'
+        '        <a href="{}">Your settings</a>\n'
+        '        <a href="{}">Password</a>\n'
+        '        <button type="submit" class="button button--quiet">Log out</button>\n'
+        "      </form>",
+        nav,
+        links["logout"],
+        context.get("csrf_token") or get_token(context["request"]),
+        user.get_username(),
+        role.label if role else "no role yet",
+        links["inbox"],
+        count,
+        badge,
+        links["notifications"],
+        links["password-change"],
+    )
+
+
+@register.simple_tag
+def notices_poll(seconds: int) -> SafeString:
+    """The layout's timer that asks for new notices (and the inbox count)."""
+    return format_html(
+        '<div hidden hx-get="{}" hx-trigger="every {}s" hx-swap="none"></div>',
+        _links()["notices"],
+        seconds,
+    )
