@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Max, Q
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from console.models import DrGeroToken, ModelSyncState, RunRecord, SweepState
@@ -37,20 +37,17 @@ def active_run(model_id: str) -> RunRecord | None:
 
 
 def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
-    """The newest mirrored run of each model: two indexed queries, whatever the history's size."""
+    """The newest mirrored run of each model, in one query: for each model the console knows,
+    its newest run's id from the ``run_model_created`` index, whatever the history's size."""
+    if not model_ids:
+        return {}
     newest = (
-        RunRecord.objects.filter(model_id__in=model_ids)
-        .values("model_id")
-        .annotate(at=Max("created_at"))
-        .order_by()
+        RunRecord.objects.filter(model_id=OuterRef("model_id"))
+        .order_by("-created_at", "-pk")
+        .values("pk")[:1]
     )
-    match = Q(pk__in=[])
-    for row in newest:
-        match |= Q(model_id=row["model_id"], created_at=row["at"])
-    latest: dict[str, RunRecord] = {}
-    for record in RunRecord.objects.filter(match).order_by("-pk"):
-        latest.setdefault(record.model_id, record)
-    return latest
+    ids = ModelSyncState.objects.filter(pk__in=model_ids).values(latest=Subquery(newest))
+    return {r.model_id: r for r in RunRecord.objects.filter(pk__in=ids).defer("raw")}
 
 
 def model_recent_runs(model_id: str, *, count: int = 5) -> list[RunRecord]:

@@ -342,7 +342,10 @@ def test_the_latest_runs_update_themselves_while_a_run_is_going(
 
     from console.models import RunRecord
 
+    from console.models import ModelSyncState
+
     model_id = sandbox.state.add_model("ws_main", name="Live One")["id"]
+    ModelSyncState.objects.create(model_id=model_id, model_name="Live One")  # as the mirror has
     now = timezone.now()
     run = RunRecord.objects.create(
         run_id="live-1",
