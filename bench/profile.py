@@ -22,7 +22,8 @@ from bench.common import PASSWORD, PYTHON, ROOT, production_env
 def main() -> int:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     mean_only = "--mean-only" in sys.argv
-    path = args[0] if args else "/account/password/"
+    minimal = "--minimal" in sys.argv  # the floor: bench/minimal.py's signed-in view
+    path = "/minimal/" if minimal else (args[0] if args else "/account/password/")
     count = int(args[1]) if len(args) > 1 else 2000
     if os.environ.get("BENCH_PROFILE_CHILD") != "1":
         folder = tempfile.mkdtemp(prefix="console-profile-")
@@ -34,7 +35,9 @@ def main() -> int:
             subprocess.run(
                 [PYTHON, "manage.py", *command], cwd=ROOT, env=env, check=True, capture_output=True
             )
-        extra = ["--mean-only"] if mean_only else []
+        extra = (["--mean-only"] if mean_only else []) + (["--minimal"] if minimal else [])
+        if minimal:
+            env["DJANGO_SETTINGS_MODULE"] = os.environ.get("BENCH_MINIMAL_SETTINGS", "bench.minimal")
         return subprocess.run(
             [PYTHON, "-m", "bench.profile", path, str(count), *extra],
             cwd=ROOT,
@@ -78,6 +81,8 @@ def main() -> int:
     for _ in range(count):
         client.get(path, secure=True)
     profiler.disable()
+    if os.environ.get("BENCH_PROFILE_OUT"):
+        profiler.dump_stats(os.environ["BENCH_PROFILE_OUT"])  # for pstats, grouped as one likes
     stats = pstats.Stats(profiler).sort_stats("cumulative")
     stats.print_stats(45)
     stats.sort_stats("tottime").print_stats(25)
