@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections import OrderedDict
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -104,10 +105,16 @@ def when_in(value: datetime | None, now: datetime, zone: tzinfo) -> str:
     if value is None:
         return DASH
     local = value.astimezone(zone)
-    return mark_safe(  # noqa: S308  (all three parts escaped)
-        f'<time datetime="{html.escape(value.isoformat())}" '
-        f'title="{html.escape(local.strftime("%Y-%m-%d %H:%M:%S %Z"))}">'
-        f"{html.escape(relative_to(value, now, zone))}</time>"
+    # Digits and the console's own words need no escaping; the zone's name is escaped. A
+    # history table asks this a hundred and fifty times, so it is written out by hand.
+    zone_name = html.escape(local.tzname() or "")
+    title = (
+        f"{local.year:04d}-{local.month:02d}-{local.day:02d} "
+        f"{local.hour:02d}:{local.minute:02d}:{local.second:02d} {zone_name}"
+    )
+    return mark_safe(  # noqa: S308  (digits, fixed words and an escaped zone name)
+        f'<time datetime="{value.isoformat()}" title="{title}">'
+        f"{relative_to(value, now, zone)}</time>"
     )
 
 
@@ -280,3 +287,60 @@ def form_fields(form: Any) -> str:
         )
     parts.extend(field.as_widget() for field in form.hidden_fields())
     return mark_safe("\n".join(str(p) for p in parts))  # noqa: S308  (built by format_html)
+
+
+# The filter forms' fields, as rendered for a given query and set of choices: the history and
+# the audit log render the same few dozen combinations over and over (every poll, every
+# member), so each is rendered once per process. Bounded, oldest dropped first.
+_FILTER_FIELDS: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+FILTER_FIELDS_KEPT = 256
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    return str(value)
+
+
+@register.simple_tag
+def filter_fields(form: Any, skip: str = "") -> str:
+    """A filter form's fields (label, widget, errors), but ``skip``; the same markup each
+    filter bar had as a template loop."""
+    key = None
+    if form.is_bound and not form.errors:
+        data = tuple(
+            (k, tuple(form.data.getlist(k))) for k in sorted(form.data) if k in form.fields
+        )
+        choices = tuple(
+            (name, _hashable(getattr(field, "choices", ()))) for name, field in form.fields.items()
+        )
+        key = (type(form).__name__, skip, data, choices)
+        if (found := _FILTER_FIELDS.get(key)) is not None:
+            _FILTER_FIELDS.move_to_end(key)
+            return mark_safe(found)  # noqa: S308  (rendered below, every value escaped)
+    parts = []
+    for field in form:
+        if field.name == skip:
+            continue
+        errors = ""
+        if field.errors:
+            errors = format_html(
+                '\n    <div class="field-errors" id="{}_error">{}</div>',
+                field.auto_id,
+                format_html_join("", "<p>{}</p>", ((e,) for e in field.errors)),
+            )
+        parts.append(
+            format_html(
+                '<div class="field">\n    <label for="{}">{}</label>\n    {}{}\n  </div>',
+                field.id_for_label,
+                field.label,
+                field.as_widget(),
+                errors,
+            )
+        )
+    rendered = "\n  ".join(str(p) for p in parts)
+    if key is not None:
+        _FILTER_FIELDS[key] = rendered
+        if len(_FILTER_FIELDS) > FILTER_FIELDS_KEPT:
+            _FILTER_FIELDS.popitem(last=False)
+    return mark_safe(rendered)  # noqa: S308  (built by format_html)
