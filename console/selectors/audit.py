@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -165,17 +166,27 @@ def _tuples(filters: AuditFilters) -> Iterator[list[Any]]:
         last = rows[-1][0]
 
 
-def _words(values: list[Any]) -> list[str]:
-    action = values[ACTION]
-    return [
+def _words(values: list[Any]) -> tuple[str, str, str]:
+    return _worded(
+        values[ACTION], values[CHANGES] or "", values[OUTCOME], values[STATUS], values[MESSAGE]
+    )
+
+
+@lru_cache(maxsize=8192)
+def _worded(
+    action: str, changes: str, outcome: str, status: int | None, message: str | None
+) -> tuple[str, str, str]:
+    """An event's words for the exports, once per distinct event content: a million events
+    repeat a few thousand of them, and one lookup a row is what the export can afford."""
+    return (
         action_words(action),
-        details_line(action, values[CHANGES] or ""),
-        outcome_words(values[OUTCOME], values[STATUS], values[MESSAGE] or ""),
-    ]
+        details_line(action, changes),
+        outcome_words(outcome, status, message or ""),
+    )
 
 
 def audit_csv_lines(filters: AuditFilters) -> Iterator[str]:
-    rows = (values + _words(values) for values in _tuples(filters))
+    rows = (values + list(_words(values)) for values in _tuples(filters))
     return csv_lines((*EXPORT_FIELDS, *WORD_FIELDS), rows)
 
 
