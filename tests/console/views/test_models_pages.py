@@ -340,9 +340,7 @@ def test_the_latest_runs_update_themselves_while_a_run_is_going(
 ) -> None:
     from django.utils import timezone
 
-    from console.models import RunRecord
-
-    from console.models import ModelSyncState
+    from console.models import ModelSyncState, RunRecord
 
     model_id = sandbox.state.add_model("ws_main", name="Live One")["id"]
     ModelSyncState.objects.create(model_id=model_id, model_name="Live One")  # as the mirror has
