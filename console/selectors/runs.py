@@ -133,37 +133,16 @@ class RunsPage:
     prev_cursor: str | None
 
 
-ROW_FIELDS = (
-    "run_id",
-    "model_id",
-    "model_name",
-    "status",
-    "category",
-    "created_at",
-    "started_at",
-    "finished_at",
-    "duration_seconds",
-    "dataset_auto",
-    "dataset_rows",
-    "dataset_algorithm",
-    "create_synthetic_data",
-    "hypertuning_enabled",
-    "error",
-    "started_by_username",
-    "origin",
-    "note",
-)
-
-
 def runs_page(
     filters: RunFilters, *, user: User | None = None, after: str = "", before: str = ""
 ) -> RunsPage:
     """PAGE_SIZE runs in the chosen order, by keyset; no count over the whole table."""
     order = filters.sort if filters.sort in SORTS else "newest"
     field, descending = SORTS[order]
-    # Only what the rows show: not Dr.Gero's whole answer (a JSON parse a row) nor the times
-    # and links only a run's own page reads (a date parse each, on SQLite).
-    runs = runs_filtered(filters, user=user).select_related(None).only(*ROW_FIELDS)
+    # Only what the rows show, which is what the export writes: not Dr.Gero's whole answer (a
+    # JSON parse a row) nor the times and links only a run's own page reads (a date parse
+    # each, on SQLite).
+    runs = runs_filtered(filters, user=user).select_related(None).only(*EXPORT_COLUMNS)
     if before and (cursor := cursor_read(order, before)):
         value, pk = cursor
         rows = list(
