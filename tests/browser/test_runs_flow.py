@@ -49,18 +49,23 @@ def test_start_a_run_and_watch_it_finish(
     assert page.console_errors == []
 
 
-def test_the_notice_of_a_run_end_arrives_on_another_page(
-    page: Any, sandbox: SandboxServer, settings: Any, worker: Any
-) -> None:
+def start_then_leave(page: Any, sandbox: SandboxServer, settings: Any, name: str) -> None:
+    """An Operator starts a run of a new model ``name``, then leaves its page for another."""
     settings.CONSOLE_NOTICE_POLL_SECONDS = 1
     member("op", Role.OPERATOR, token="drgero_sandbox_full")
-    model_id = sandbox.state.add_model("ws_main", name="Noticed Model")["id"]
+    model_id = sandbox.state.add_model("ws_main", name=name)["id"]
     log_in(page, "op")
     page.goto(f"/models/{model_id}/runs/new/")
     page.get_by_role("button", name="Review").click()
     page.get_by_role("button", name="Start the run").click()
     page.wait_for_url(re.compile(r"/runs/[^/]+/#run-status$"))
     page.goto("/base-models/")  # leave the run's page
+
+
+def test_the_notice_of_a_run_end_arrives_on_another_page(
+    page: Any, sandbox: SandboxServer, settings: Any, worker: Any
+) -> None:
+    start_then_leave(page, sandbox, settings, "Noticed Model")
     title = page.title()
     sandbox.state.clock.advance(7200)
     toast = page.locator("#toasts .toast", has_text="Noticed Model succeeded")
@@ -74,15 +79,7 @@ def test_the_notice_of_a_run_end_arrives_on_another_page(
 def test_a_run_end_that_arrives_in_a_hidden_tab_waits_to_be_dismissed(
     page: Any, sandbox: SandboxServer, settings: Any, worker: Any
 ) -> None:
-    settings.CONSOLE_NOTICE_POLL_SECONDS = 1
-    member("op", Role.OPERATOR, token="drgero_sandbox_full")
-    model_id = sandbox.state.add_model("ws_main", name="Hidden Model")["id"]
-    log_in(page, "op")
-    page.goto(f"/models/{model_id}/runs/new/")
-    page.get_by_role("button", name="Review").click()
-    page.get_by_role("button", name="Start the run").click()
-    page.wait_for_url(re.compile(r"/runs/[^/]+/#run-status$"))
-    page.goto("/base-models/")
+    start_then_leave(page, sandbox, settings, "Hidden Model")
     # The tab goes to the background, as when someone switches to another tab.
     page.evaluate(
         "() => Object.defineProperty(document, 'hidden', {value: true, configurable: true})"
