@@ -46,3 +46,11 @@ def stop_polling(response: HttpResponse) -> HttpResponse:
     stop = HttpResponseStopPolling(response.content)
     stop["Content-Type"] = response["Content-Type"]
     return stop
+
+
+def page_number(request: HttpRequest) -> int:
+    """``?page=`` as a page number: 1 when missing, not a number, or below 1."""
+    try:
+        return max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        return 1

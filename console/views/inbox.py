@@ -12,17 +12,13 @@ from console.htmx import HtmxHttpRequest
 from console.roles import Role, requires
 from console.selectors.notices import inbox_page
 from console.services.notices import notices_read
-from console.views.htmx import redirect_after_success
+from console.views.htmx import page_number, redirect_after_success
 
 
 @require_GET
 @requires(Role.VIEWER)
 def inbox(request: HtmxHttpRequest) -> HttpResponse:
-    try:
-        number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        number = 1
-    page = inbox_page(request.user, page=number)
+    page = inbox_page(request.user, page=page_number(request))
     return render(request, "console/inbox.html", {"page": page})
 
 

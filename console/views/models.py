@@ -45,7 +45,7 @@ from console.services.models import (
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
 from console.services.screens import stand_in
-from console.views.htmx import redirect_after_success, render_screen, stop_polling
+from console.views.htmx import page_number, redirect_after_success, render_screen, stop_polling
 
 
 def abilities(request: HtmxHttpRequest) -> dict[str, Any]:
@@ -73,13 +73,6 @@ def _status(problem: Problem | None) -> int:
     return problem.page_status if problem is not None else 200
 
 
-def _page_number(request: HtmxHttpRequest) -> int:
-    try:
-        return max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 @require_GET
 @requires(Role.VIEWER)
 def models_list(request: HtmxHttpRequest) -> HttpResponse:
@@ -87,10 +80,10 @@ def models_list(request: HtmxHttpRequest) -> HttpResponse:
     able = abilities(request)
     recorded_at = None
     if able["has_token"]:
-        outcome = models_page(user=request.user, page=_page_number(request), query=query)
+        outcome = models_page(user=request.user, page=page_number(request), query=query)
     else:
         # No token of their own: the models as the console last read them, to follow.
-        recorded = models_page_recorded(page=_page_number(request), query=query)
+        recorded = models_page_recorded(page=page_number(request), query=query)
         outcome, recorded_at = Outcome(value=recorded.page), recorded.read_at
     shown = [m.id for m in outcome.value.models] if outcome.value else []
     latest = latest_runs(shown)
