@@ -5,10 +5,7 @@ values. The exports keep the exact values and add these words beside them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-
-import orjson
 
 from console.vocabulary import ALGORITHMS, CADENCES, CREATION_WORDS, dataset_phrase, one_line
 
@@ -233,14 +230,6 @@ class Details:
         if self.note:
             parts.append(f"Why: {self.note}")
         return "; ".join(parts)
-
-
-@lru_cache(maxsize=4096)
-def details_line(action: str, changes_text: str) -> str:
-    """An event's details on one line, from the stored JSON text: the exports ask this of up
-    to a million events, and most share their action and changes with many others (the same
-    settings, the same edit), so each distinct pair is worded once."""
-    return details_words(action, orjson.loads(changes_text or "{}")).one_line()
 
 
 def details_words(action: str, changes: dict[str, Any]) -> Details:

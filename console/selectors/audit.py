@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from django.db.models import Q, QuerySet
 
-from console.audit_words import action_words, details_line, outcome_words
+from console.audit_words import action_words, details_words, outcome_words
 from console.models import AuditEvent
 from console.selectors.cursors import cursor_make, cursor_read
 from console.selectors.dates import within_days
@@ -180,7 +180,7 @@ def _worded(
     repeat a few thousand of them, and one lookup a row is what the export can afford."""
     return (
         action_words(action),
-        details_line(action, changes),
+        details_words(action, orjson.loads(changes or "{}")).one_line(),
         outcome_words(outcome, status, message or ""),
     )
 
