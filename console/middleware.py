@@ -205,20 +205,23 @@ class NoticesMiddleware:
         return self.get_response(request)
 
 
+def _message_tag(message: Any, name: str) -> str:
+    """The value a notice's message carries in its tags as ``name:value`` ("" for none)."""
+    for tag in (message.extra_tags or "").split():
+        if tag.startswith(f"{name}:"):
+            return tag[len(name) + 1 :]
+    return ""
+
+
 def message_title(message: Any) -> str:
     """The tab title a notice asks for ("" for none)."""
-    for tag in (message.extra_tags or "").split():
-        if tag.startswith("title:"):
-            return unquote(tag[len("title:") :])
-    return ""
+    return unquote(_message_tag(message, "title"))
 
 
 def message_link(message: Any) -> str:
     """The console path a notice links to ("" for none); only paths starting with "/"."""
-    for tag in (message.extra_tags or "").split():
-        if tag.startswith("link:/") and not tag.startswith("link://"):
-            return tag[len("link:") :]
-    return ""
+    link = _message_tag(message, "link")
+    return link if link.startswith("/") and not link.startswith("//") else ""
 
 
 class HtmxMessagesMiddleware:
