@@ -132,10 +132,7 @@ def confirmation_send(*, user: User, request: HttpRequest | None = None) -> str 
             "",
         ]
     )
-    try:
-        send_mail("Confirm your email address for Dr.Gero Console", body, None, [user.email])
-    except (smtplib.SMTPException, OSError) as exc:  # what sending mail raises
-        log.warning("confirmation email for member %s not sent: %s", user.pk, type(exc).__name__)
+    if not _mail(user, "Confirm your email address for Dr.Gero Console", body, "confirmation"):
         return "The confirmation email could not be sent just now. Try again in a moment."
     ConfirmedEmail.objects.update_or_create(
         user=user,
@@ -157,10 +154,16 @@ def invitation_send(*, user: User, link: str) -> bool:
             "",
         ]
     )
+    return _mail(user, "You were added to Dr.Gero Console", body, "invitation")
+
+
+def _mail(user: User, subject: str, body: str, what: str) -> bool:
+    """Send one email to the member's address; whether it went (a failure is logged, without
+    the address)."""
     try:
-        send_mail("You were added to Dr.Gero Console", body, None, [user.email])
+        send_mail(subject, body, None, [user.email])
     except (smtplib.SMTPException, OSError) as exc:  # what sending mail raises
-        log.warning("invitation email for member %s not sent: %s", user.pk, type(exc).__name__)
+        log.warning("%s email for member %s not sent: %s", what, user.pk, type(exc).__name__)
         return False
     return True
 
