@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
@@ -27,14 +31,28 @@ class NavItem:
     current: bool
 
 
-def navigation(request: HttpRequest, role: Role | None) -> list[NavItem]:
-    items = []
+@cache
+def _links() -> tuple[tuple[str, str, Role], ...]:
+    """The links' URLs, reversed once per process (every page asked for all six)."""
+    found = []
     for name, label, needed in NAV:
-        if role is None or role < needed:
-            continue
         try:
-            url = reverse(name)
+            found.append((reverse(name), label, needed))
         except NoReverseMatch:
             continue
-        items.append(NavItem(url, label, request.path.startswith(url)))
-    return items
+    return tuple(found)
+
+
+@receiver(setting_changed)
+def _forget(**kwargs: Any) -> None:
+    """A test that changes the URLs gets the links reversed anew."""
+    _links.cache_clear()
+
+
+def navigation(request: HttpRequest, role: Role | None) -> list[NavItem]:
+    path = request.path
+    return [
+        NavItem(url, label, path.startswith(url))
+        for url, label, needed in _links()
+        if role is not None and role >= needed
+    ]

@@ -6,11 +6,16 @@ import os
 import unicodedata
 import zoneinfo
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from console.forms.fields import Select, choice_field
 from console.roles import Role
@@ -20,6 +25,38 @@ from console.services.webhook import webhook_url_problem
 EMAIL_MAX = 254  # what the column holds, and what an address may be (RFC 5321)
 EMAIL_TOO_LONG = "An email address is at most 254 characters."
 ROLE_CHOICES = [(r.name.lower(), r.label) for r in Role]
+
+
+@cache
+def password_help() -> str:
+    """The password validators' help, built once per process: Django's is a lazy string that
+    a dozen ``format_html`` calls rebuild each of the three times a form's field reads it."""
+    return str(password_validators_help_text_html())
+
+
+@receiver(setting_changed)
+def _forget_password_help(**kwargs: Any) -> None:
+    if kwargs.get("setting") == "AUTH_PASSWORD_VALIDATORS":
+        password_help.cache_clear()
+
+
+class PasswordHelpMixin:
+    fields: dict[str, forms.Field]
+    # Three empty password fields, the same for every member: rendered once per process
+    # (console_tags.form_fields).
+    same_for_everyone = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].help_text = password_help()
+
+
+class PasswordChangeForm(PasswordHelpMixin, auth_forms.PasswordChangeForm):
+    """Django's, with the validators' help read once per process."""
+
+
+class SetPasswordForm(PasswordHelpMixin, auth_forms.SetPasswordForm):
+    """Django's, with the validators' help read once per process."""
 
 
 def role_from_choice(value: str) -> Role:

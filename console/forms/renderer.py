@@ -13,8 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.forms.renderers import DjangoTemplates
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+
+from console.markup import conditional_escape
 
 WIDGETS = "django/forms/widgets/"
 INPUTS = frozenset(

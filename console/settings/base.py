@@ -143,7 +143,7 @@ MIDDLEWARE = [
     "console.middleware.MemberTimeZoneMiddleware",
     "console.middleware.NoticesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "console.middleware.PolicyMiddleware",
     "console.middleware.PageHeadersMiddleware",
     "console.middleware.HtmxMessagesMiddleware",
     # Last, so that a lock-out answers before the view runs.

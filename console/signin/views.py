@@ -10,6 +10,7 @@ from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseRedirect
 from django.urls import reverse_lazy
 
+from console.forms import PasswordChangeForm
 from console.signin import provider
 from console.signin.audit import sign_in_recorded
 
@@ -79,6 +80,7 @@ class LogoutView(auth_views.LogoutView):
 
 class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
+    form_class = PasswordChangeForm
     success_url = reverse_lazy("console:password-change")
 
     def form_valid(self, form: Any) -> HttpResponse:

@@ -17,9 +17,10 @@ from django.dispatch import receiver
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django_htmx.jinja import htmx_script
+
+from console.markup import format_html, format_html_join
 
 register = template.Library()
 

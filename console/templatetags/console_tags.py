@@ -8,10 +8,13 @@ from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
-from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 
+from console.markup import escape, format_html, format_html_join
 from console.vocabulary import duration_phrase
 
 register = template.Library()
@@ -253,6 +256,18 @@ def _field_errors(field: Any) -> str:
     )
 
 
+# An empty form whose class says its fields are the same for everyone
+# (``same_for_everyone = True``: no initial values, no choices or attributes per member or
+# request) renders the same fields every time: once per class, prefix and language.
+_EMPTY_FORMS: dict[tuple[Any, ...], str] = {}
+
+
+@receiver(setting_changed)
+def _forget_empty_forms(**kwargs: Any) -> None:
+    """A test that changes the settings (the password validators' help) renders them anew."""
+    _EMPTY_FORMS.clear()
+
+
 @register.simple_tag
 def form_fields(form: Any) -> str:
     """A form's fields as every console form shows them: a label, the widget, its help and its
@@ -262,6 +277,16 @@ def form_fields(form: Any) -> str:
     Values are escaped as the template engine escapes them; help texts are the forms' own
     words, which may hold markup (as ``|safe`` allowed before).
     """
+    if form.is_bound or not getattr(form, "same_for_everyone", False):
+        return _form_fields(form)
+    key = (type(form), form.prefix, form.auto_id, get_language())
+    rendered = _EMPTY_FORMS.get(key)
+    if rendered is None:
+        rendered = _EMPTY_FORMS[key] = _form_fields(form)
+    return rendered
+
+
+def _form_fields(form: Any) -> str:
     parts = []
     if errors := form.non_field_errors():
         parts.append(

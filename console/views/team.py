@@ -16,7 +16,13 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console.forms import MemberAddForm, RoleForm, WebhookForm, role_from_choice
+from console.forms import (
+    MemberAddForm,
+    RoleForm,
+    SetPasswordForm,
+    WebhookForm,
+    role_from_choice,
+)
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.roles import Role, requires
 from console.selectors.team import role_change, role_managed_by_provider, team_members
@@ -161,6 +167,7 @@ class SetPasswordView(auth_views.PasswordResetConfirmView):
     """The one-time link a new member uses to choose a password."""
 
     template_name = "registration/set_password.html"
+    form_class = SetPasswordForm
     success_url = reverse_lazy("console:login")
     post_reset_login = False
 

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
+from csp.constants import NONCE, SELF
+from csp.exceptions import CSPNonceError
+from csp.middleware import CSPMiddleware
+from django.conf import settings
+from django.http import HttpResponse
+from django.test import Client, RequestFactory, override_settings
 
 from console.logs import JsonFormatter, RedactTokensFilter, RequestIdFilter
+from console.middleware import PolicyMiddleware
 from console.roles import Role
 from console.settings.keys import new_keyring_entry
 from drgero_client.sandbox import SandboxServer
@@ -114,6 +120,52 @@ def test_pages_carry_a_strict_content_security_policy(login_as: Any) -> None:
     assert response["X-Frame-Options"] == "DENY"
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
+
+
+def _policy_of(response: Any, header: str = "Content-Security-Policy") -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response[header].split(";") if part.strip())
+
+
+def test_the_policy_built_once_is_django_csps_own() -> None:
+    """The console's middleware writes the policy django-csp writes, changes with the settings,
+    and leaves a response that asks for its own policy, or a nonce, to django-csp."""
+    factory = RequestFactory()
+
+    def through(middleware: Any, response: HttpResponse, request: Any = None) -> HttpResponse:
+        request = request or factory.get("/models/")
+        middleware.process_request(request)
+        return middleware.process_response(request, response)
+
+    ours = PolicyMiddleware(lambda r: HttpResponse())
+    theirs = CSPMiddleware(lambda r: HttpResponse())
+    assert _policy_of(through(ours, HttpResponse())) == _policy_of(through(theirs, HttpResponse()))
+    assert "Content-Security-Policy-Report-Only" not in through(ours, HttpResponse())
+    asked = HttpResponse()
+    asked._csp_update = {"img-src": ["https://images.example.org"]}  # type: ignore[attr-defined]
+    assert "https://images.example.org" in _policy_of(through(ours, asked))["img-src"]
+    late = factory.get("/models/")
+    through(ours, HttpResponse(), late)
+    with pytest.raises(CSPNonceError):
+        str(late.csp_nonce)  # type: ignore[attr-defined]
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    changed = {
+        "DIRECTIVES": {**directives, "img-src": [SELF, "data:"], "script-src": [SELF, NONCE]}
+    }
+    report_only = {"DIRECTIVES": {"default-src": ["'none'"]}}
+    with override_settings(
+        CONTENT_SECURITY_POLICY=changed, CONTENT_SECURITY_POLICY_REPORT_ONLY=report_only
+    ):
+        response = through(ours, HttpResponse())
+        assert _policy_of(response)["img-src"] == "'self' data:"
+        assert _policy_of(response)["script-src"] == "'self'"
+        ro = _policy_of(response, "Content-Security-Policy-Report-Only")
+        assert ro["default-src"] == "'none'"
+        request = factory.get("/models/")
+        ours.process_request(request)
+        nonce = str(request.csp_nonce)  # type: ignore[attr-defined]
+        with_nonce = ours.process_response(request, HttpResponse())
+        assert _policy_of(with_nonce)["script-src"] == f"'self' 'nonce-{nonce}'"
+    assert _policy_of(through(ours, HttpResponse()))["img-src"] == "'self'"
 
 
 def record(message: str, *args: Any, exc: BaseException | None = None) -> logging.LogRecord:
