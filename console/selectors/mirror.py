@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from console.models import DrGeroToken, ModelSyncState, RunRecord, SweepState
+from console.selectors.compiled import Compiled
 from console.vocabulary import ACTIVE_CATEGORIES
 
 # A run in one of these may still change: the active sweep reads its model.
@@ -36,18 +37,25 @@ def active_run(model_id: str) -> RunRecord | None:
     )
 
 
-def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
-    """The newest mirrored run of each model, in one query: for each model the console knows,
-    its newest run's id from the ``run_model_created`` index, whatever the history's size."""
-    if not model_ids:
-        return {}
+def _latest_of(*model_ids: str) -> QuerySet[RunRecord]:
     newest = (
         RunRecord.objects.filter(model_id=OuterRef("model_id"))
         .order_by("-created_at", "-pk")
         .values("pk")[:1]
     )
     ids = ModelSyncState.objects.filter(pk__in=model_ids).values(latest=Subquery(newest))
-    return {r.model_id: r for r in RunRecord.objects.filter(pk__in=ids).defer("raw")}
+    return RunRecord.objects.filter(pk__in=ids).defer("raw")
+
+
+LATEST_OF = Compiled(RunRecord, _latest_of, lambda i: f"\x00stand-in model {i}")
+
+
+def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
+    """The newest mirrored run of each model, in one query: for each model the console knows,
+    its newest run's id from the ``run_model_created`` index, whatever the history's size."""
+    if not model_ids:
+        return {}
+    return {r.model_id: r for r in LATEST_OF.rows(*map(str, model_ids))}
 
 
 def model_recent_runs(model_id: str, *, count: int = 5) -> list[RunRecord]:

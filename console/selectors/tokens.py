@@ -7,15 +7,21 @@ from django.contrib.auth.models import User
 
 from console.crypto import TokenUnavailableError, decrypt_token
 from console.models import DrGeroToken
+from console.selectors.compiled import Compiled
 
 _MEMO = "_console_token_record"
+TOKEN_OF = Compiled(
+    DrGeroToken,
+    lambda user_id: DrGeroToken.objects.filter(user_id=user_id).order_by("pk")[:1],
+    lambda i: -1 - i,  # no member's id
+)
 
 
 def token_record(user: User) -> DrGeroToken | None:
     """The member's stored token row, read once per request (kept on the user object, which
     lives as long as the request). Writes below forget it."""
     if not hasattr(user, _MEMO):
-        setattr(user, _MEMO, DrGeroToken.objects.filter(user=user).first())
+        setattr(user, _MEMO, TOKEN_OF.first(user.pk))
     return getattr(user, _MEMO)
 
 
