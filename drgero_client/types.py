@@ -38,11 +38,17 @@ def camel(key: str) -> str:
     return _CAMEL_BOUNDARY.sub(lambda m: m.group(1).upper(), key)
 
 
+@functools.lru_cache(maxsize=512)
+def _candidates(key: str, aliases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((key, camel(key), *aliases)))
+
+
 def pick(data: Mapping[str, Any], key: str, *aliases: str, default: Any = None) -> Any:
     """The value under the snake_case key, its camelCase twin, or any alias; else ``default``."""
-    for candidate in (key, camel(key), *aliases):
-        if candidate in data and data[candidate] is not None:
-            return data[candidate]
+    for candidate in _candidates(key, aliases):
+        value = data.get(candidate)
+        if value is not None:
+            return value
     return default
 
 
