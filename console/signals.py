@@ -8,7 +8,10 @@ from typing import Any
 
 from django.contrib.auth.signals import user_login_failed
 from django.db.backends.signals import connection_created
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+
+from console.fragments import mirror_changed
 
 _flush_allowed = False
 
@@ -21,6 +24,13 @@ def allow_audit_flush(allowed: bool) -> None:
 
 def _audit_flush_allowed() -> int:
     return 1 if _flush_allowed else 0
+
+
+@receiver(post_save, sender="console.RunRecord")
+@receiver(post_delete, sender="console.RunRecord")
+def run_written(**kwargs: Any) -> None:
+    """The run history's kept table and chart are for the mirror as it was (console.fragments)."""
+    mirror_changed()
 
 
 @receiver(connection_created)

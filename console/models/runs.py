@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
+
+from console.fragments import mirror_changed
 
 
 class RunOrigin(models.TextChoices):
     CONSOLE = "console", "Started in the console"
     EXTERNAL = "external", "Started outside the console"
+
+
+class RunRecordQuerySet(models.QuerySet["RunRecord"]):
+    """Writes that bypass a run's ``save`` (and so its signals) still tell the run history
+    that the mirror changed (console.fragments)."""
+
+    def update(self, **kwargs: Any) -> int:
+        count = super().update(**kwargs)
+        mirror_changed()
+        return count
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[RunRecord]:  # type: ignore[override]
+        made: list[RunRecord] = super().bulk_create(*args, **kwargs)  # type: ignore[assignment]
+        mirror_changed()
+        return made
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        count: int = super().bulk_update(*args, **kwargs)
+        mirror_changed()
+        return count
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        deleted = super().delete()
+        mirror_changed()
+        return deleted
 
 
 class RunRecord(models.Model):
@@ -54,6 +82,8 @@ class RunRecord(models.Model):
     missing_since = models.DateTimeField(null=True, blank=True)
     # Why the member who started it in the console did so, in their words (optional).
     note = models.CharField(max_length=500, blank=True)
+
+    objects = RunRecordQuerySet.as_manager()
 
     class Meta:
         indexes = [

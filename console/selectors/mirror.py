@@ -77,20 +77,35 @@ class Freshness:
     sync_waiting_long: bool = False  # a check asked for minutes ago is still waiting
 
 
+# Asked by every history page and its polls: compiled once (console/selectors/compiled.py).
+SWEEPS = Compiled(SweepState, lambda: SweepState.objects.all(), str)
+A_READER = Compiled(
+    DrGeroToken, lambda: DrGeroToken.objects.filter(user__is_active=True).only("pk")[:1], str
+)
+SYNC_STATE = Compiled(
+    ModelSyncState,
+    lambda model_id: ModelSyncState.objects.filter(pk=model_id).order_by("pk")[:1],
+    lambda i: f"\x00stand-in model {i}",
+)
+MODEL_NAMES = Compiled(
+    ModelSyncState, lambda: ModelSyncState.objects.only("model_id", "model_name"), str
+)
+
+
 def mirror_freshness(model_id: str | None = None) -> Freshness:
     """The team's (or one model's) last check with Dr.Gero, and whether the worker is failing."""
-    sweeps = list(SweepState.objects.all())
+    sweeps = SWEEPS.rows()
     failing = [s for s in sweeps if s.failing_since]
     failing_since = min((s.failing_since for s in failing if s.failing_since), default=None)
     last_error = failing[0].last_error if failing else ""
-    no_reader = not DrGeroToken.objects.filter(user__is_active=True).exists()
+    no_reader = A_READER.first() is None
     now = timezone.now()
     started = max((s.last_started_at for s in sweeps if s.last_started_at), default=None)
     quiet = not no_reader and (started is None or started < now - WORKER_QUIET)
     if model_id is None:
         checked = max((s.last_ok_at for s in sweeps if s.last_ok_at), default=None)
         return Freshness(checked, failing_since, last_error, no_reader, worker_quiet=quiet)
-    state = ModelSyncState.objects.filter(pk=model_id).first()
+    state = SYNC_STATE.first(model_id)
     asked = state.sync_requested_at if state else None
     return Freshness(
         state.last_checked_at if state else None,
@@ -106,7 +121,7 @@ def mirror_freshness(model_id: str | None = None) -> Freshness:
 
 def model_choices() -> list[tuple[str, str]]:
     """Every model the mirror knows, by name, for the filters: (id, name)."""
-    names = ModelSyncState.objects.values_list("model_id", "model_name")
+    names = ((m.model_id, m.model_name) for m in MODEL_NAMES.rows())
     return sorted(((k, v or k) for k, v in names), key=lambda c: c[1].lower())
 
 

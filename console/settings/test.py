@@ -39,6 +39,9 @@ HUEY = {
 if not REDIS_URL:  # noqa: F405
     HUEY["connection"] = {"filename": str(VAR_DIR / "test-huey.sqlite3")}
 CONSOLE_URL = "http://testserver"
+# Tests roll their transactions back, so the mirror's new state (set on commit) would never
+# come; the tests of console.fragments turn it on themselves.
+CONSOLE_FRAGMENTS = False
 CONSOLE_AUDIT_HEAD_FILE = VAR_DIR / "test-audit-head.json"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 from collections import OrderedDict
-from datetime import datetime, timedelta, tzinfo
+from collections.abc import Callable
+from datetime import datetime, tzinfo
 from typing import Any
 
 from django import template
@@ -14,6 +15,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
+from console.fragments import deferred_times, time_mark
 from console.markup import escape, format_html, format_html_join
 from console.vocabulary import duration_phrase
 
@@ -31,19 +33,31 @@ def relative(value: datetime | None) -> str:
 def relative_to(value: datetime, now: datetime, zone: tzinfo) -> str:
     """``relative`` with the clock and the display zone read once by the caller (a table of
     fifty rows would read them a hundred and fifty times)."""
-    delta = now - value
-    future = delta < timedelta(0)
-    seconds = abs(int(delta.total_seconds()))
+    return relative_words(
+        (now - value).total_seconds(), lambda: value.astimezone(zone).strftime("%d %b %Y")
+    )
+
+
+def relative_words(delta: float, far: Callable[[], str] | str) -> str:
+    """``3 minutes ago`` / ``in 2 hours`` for a moment ``delta`` seconds before now (after,
+    when negative); ``far`` (the date) when it is more than a month away."""
+    future = delta < 0
+    seconds = abs(int(delta))
     if seconds < 45:
         return "just now"
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = round(seconds / size)
             if unit == "day" and count > 30:
-                return value.astimezone(zone).strftime("%d %b %Y")
+                return far() if callable(far) else far
             text = f"{count} {unit}{'s' if count != 1 else ''}"
             return f"in {text}" if future else f"{text} ago"
     return "just now"
+
+
+def relative_from(stamp: float, now: float, far: str) -> str:
+    """A kept fragment's relative time (see console.fragments), filled in for this request."""
+    return relative_words(now - stamp, far)
 
 
 @register.filter
@@ -115,12 +129,13 @@ def when_in(value: datetime | None, now: datetime, zone: tzinfo) -> str:
         f"{local.year:04d}-{local.month:02d}-{local.day:02d} "
         f"{local.hour:02d}:{local.minute:02d}:{local.second:02d} {zone_name}"
     )
+    if deferred_times():  # kept for other requests: the words are filled in for each
+        words = time_mark(value, local.strftime("%d %b %Y"))
+    else:
+        words = relative_to(value, now, zone)
     # Digits, fixed words and an escaped zone name; SafeString directly, as mark_safe's
     # lazy-string check cost a fifth of this.
-    return SafeString(
-        f'<time datetime="{value.isoformat()}" title="{title}">'
-        f"{relative_to(value, now, zone)}</time>"
-    )
+    return SafeString(f'<time datetime="{value.isoformat()}" title="{title}">{words}</time>')
 
 
 @register.simple_tag

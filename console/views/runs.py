@@ -3,19 +3,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from console.forms import RunFilterForm
+from console.fragments import CSRF_MARK, enabled, filled, fragment, mirror_state
 from console.htmx import HtmxHttpRequest, wants_partial
+from console.markup import escape
 from console.roles import Role, requires
 from console.selectors.exports import csv_error_line, finished
 from console.selectors.mirror import (
@@ -34,8 +42,9 @@ from console.selectors.runs import (
 )
 from console.services.run_checks import run_sync_request
 from console.services.tokens import token_reading
+from console.templatetags.console_tags import relative_from
 from console.views.audit import export_refused
-from console.views.htmx import as_query_dict, redirect_after_success, render_screen
+from console.views.htmx import as_query_dict, redirect_after_success
 from console.views.models import abilities
 
 
@@ -61,51 +70,122 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
     polling = request.GET.get("poll") == "1"
     # The worker keeps the mirror current; this page only reads it.
     freshness = mirror_freshness(model_id)
-    page = runs_page(
-        filters,
-        user=request.user,
-        after=request.GET.get("after", ""),
-        before=request.GET.get("before", ""),
-    )
-    reading = not page.runs and token_reading(request.user)  # the table follows until they come
-    active = (
-        freshness.sync_pending
-        or any(r.category in ("queued", "running") for r in page.runs)
-        or reading
-    )
     query = filters.as_query()
     if model_id:
         query.pop("model", None)
     context = {
         "form": form,
-        "page": page,
         "query": query,
         "query_dict": as_query_dict(query),
         "filtered": bool({k for k in query if k != "sort"}),
         "filter_count": len({k for k in query if k != "sort"}),
         "model_id": model_id,
         "model_name": (known_model_name(model_id) or model_id) if model_id else "",
-        "sync_state": model_sync_state(model_id),
+        "sync_state": model_sync_state(model_id) if model_id else None,
         "freshness": freshness,
-        "reading_token": reading,
-        "live": active and not paused,
-        "paused": paused and active,
         "poll_seconds": settings.CONSOLE_POLL_SECONDS,
         "base_url": request.path,
         **abilities(request),
     }
+    serving = _Serving(mirror_state() if enabled() else None, escape(get_token(request)))
+    table, active = _table(request, filters, context, serving, paused=paused)
     if polling:
-        response = render(request, "console/runs.html#runs-table", context)
         if not active or paused:
-            stop = HttpResponseStopPolling(response.content)
-            stop["Content-Type"] = response["Content-Type"]
-            return stop
-        return response
+            return HttpResponseStopPolling(table)
+        return HttpResponse(table)
     if wants_partial(request) and request.htmx.target == "runs-table":
-        return render(request, "console/runs.html#runs-table", context)
-    context["chart"] = runs_chart(filters, user=request.user)
-    context["chart_order"] = CHART_ORDER
-    return render_screen(request, "console/runs.html", "runs-results", context)
+        return HttpResponse(table)
+    chart = _chart(request, filters, serving)
+    results = SafeString(f'<div id="runs-results">\n{chart}{table}</div>')
+    if wants_partial(request):
+        return HttpResponse(results)
+    return render(request, "console/runs.html", {**context, "results": results})
+
+
+@dataclass(frozen=True)
+class _Serving:
+    """Read once per request for the history's kept fragments (console.fragments): the
+    mirror's state they are kept under, and the CSRF token the rows' forms are filled with."""
+
+    state: str | None
+    csrf: str
+
+    def filled(self, markup: str) -> str:
+        return filled(markup, csrf=self.csrf, now=timezone.now(), relative=relative_from)
+
+
+def _mine(request: HtmxHttpRequest, filters: RunFilters) -> int | None:
+    """The member, when the filters ask for their own runs (the rows are then theirs)."""
+    return request.user.pk if filters.started_by == "me" else None
+
+
+def _table(
+    request: HtmxHttpRequest,
+    filters: RunFilters,
+    context: dict[str, Any],
+    serving: _Serving,
+    *,
+    paused: bool,
+) -> tuple[str, bool]:
+    """The runs table, rendered once per state of the mirror, and whether it follows runs
+    still going."""
+    freshness = context["freshness"]
+
+    def render_table() -> tuple[str, bool, bool]:
+        page = runs_page(
+            filters,
+            user=request.user,
+            after=request.GET.get("after", ""),
+            before=request.GET.get("before", ""),
+        )
+        # An empty table may be waiting for the member's own token to be read: it is theirs.
+        reading = not page.runs and token_reading(request.user)
+        active = (
+            freshness.sync_pending
+            or any(r.category in ("queued", "running") for r in page.runs)
+            or reading
+        )
+        extra = {
+            "page": page,
+            "reading_token": reading,
+            "live": active and not paused,
+            "paused": paused and active,
+            "csrf_token": CSRF_MARK,
+        }
+        markup = render_to_string("console/runs.html#runs-table", {**context, **extra}, request)
+        return markup, active, bool(page.runs)
+
+    key = (
+        "runs-table",
+        request.get_full_path(),
+        timezone.get_current_timezone_name(),
+        context["can_run"],
+        _mine(request, filters),
+        freshness,
+        settings.CONSOLE_POLL_SECONDS,
+    )
+    # An empty table is not kept: what it says may be the member's own (their token is read).
+    markup, active, _ = fragment(key, render_table, keep=lambda t: t[2], state=serving.state)
+    return serving.filled(markup), active
+
+
+def _chart(request: HtmxHttpRequest, filters: RunFilters, serving: _Serving) -> str:
+    """The runs-per-day chart, rendered once per state of the mirror."""
+
+    def render_chart() -> str:
+        chart = runs_chart(filters, user=request.user)
+        return render_to_string(
+            "console/runs.html#runs-chart", {"chart": chart, "chart_order": CHART_ORDER}, request
+        )
+
+    key = (
+        "runs-chart",
+        filters,
+        _mine(request, filters),
+        timezone.localdate(),
+        timezone.get_current_timezone_name(),
+    )
+    return serving.filled(fragment(key, render_chart, state=serving.state))
 
 
 @require_GET

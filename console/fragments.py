@@ -1,0 +1,152 @@
+"""The run history's table and chart, rendered once per state of the runs mirror.
+
+Every member reads the same shared record, and the history is the page the team keeps open
+(it polls while runs are going): the same fifty rows and the same chart were rendered again
+for every request, though they change only when the worker writes the mirror. Here they are
+rendered once per process for each state of the mirror, query, display zone and what the
+member may do, and kept for a minute at the most.
+
+- **The mirror's state** is a random token in the shared cache, replaced after every commit
+  that writes a run (``mirror_changed``; ``RunRecordQuerySet`` and the model's signals call
+  it). A replaced token is never used again, so a cache that restarts cannot bring an old
+  state back. A lost change (a process killed between its commit and the new token) shows
+  for at most ``KEPT_SECONDS``.
+- **Only with a shared cache** (``CONSOLE_FRAGMENTS``, on when Redis is configured): with a
+  per-process cache the worker's changes would not reach the web processes.
+- **What differs per request** is left as a marker and filled in on the way out: relative
+  times ("3 minutes ago", from the clock of the request) and the CSRF token of the rows'
+  forms. Markers start with ``<`` and a NUL, which escaped text never contains.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+T = TypeVar("T")
+VERSION_KEY = "console:runs-mirror-state"
+KEPT = 512  # fragments per process, the oldest dropped first
+KEPT_SECONDS = 60.0
+CSRF_MARK = "<\x00csrf>"
+_TIME_MARK = re.compile("<\x00t ([0-9.eE+-]+) ([^>]*)>")
+
+_deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("deferred_times", default=False)
+_kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
+_lock = threading.Lock()
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "CONSOLE_FRAGMENTS", False))
+
+
+def mirror_state() -> str | None:
+    """The runs mirror's current state, as its token; None when the shared cache has none to
+    give (Redis restarting): then nothing is kept or reused."""
+    state = cache.get(VERSION_KEY)
+    if state is None:
+        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        state = cache.get(VERSION_KEY)
+    return state if isinstance(state, str) else None
+
+
+def _new_state() -> None:
+    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def mirror_changed() -> None:
+    """A run was written: once the transaction commits, the mirror has a new state."""
+    if enabled():
+        transaction.on_commit(_new_state)
+
+
+def deferred_times() -> bool:
+    """Whether times are being rendered for a kept fragment (see ``time_mark``)."""
+    return _deferred.get()
+
+
+def time_mark(value: datetime, far: str) -> str:
+    """The marker a relative time leaves in a kept fragment: the moment, and what is shown
+    when it is more than a month away (a date in the display zone)."""
+    return f"<\x00t {value.timestamp()!r} {far}>"
+
+
+def forget() -> None:
+    with _lock:
+        _kept.clear()
+
+
+def fragment(
+    key: Hashable,
+    render: Callable[[], T],
+    *,
+    keep: Callable[[T], bool] | None = None,
+    state: str | None = None,
+) -> T:
+    """``render()``'s result (markup with markers, or a tuple holding it), kept under ``key``
+    and the mirror's ``state`` (read here when not given); one that ``keep`` refuses is
+    rendered again each time."""
+    if state is None and enabled():
+        state = mirror_state()
+    if state is None:
+        with rendering():
+            return render()
+    full = (state, key)
+    now = time.monotonic()
+    with _lock:
+        found = _kept.get(full)
+        if found is not None and now - found[0] < KEPT_SECONDS:
+            _kept.move_to_end(full)
+            return found[1]
+    with rendering():
+        value = render()
+    if keep is None or keep(value):
+        with _lock:
+            _kept[full] = (now, value)
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+    return value
+
+
+@contextmanager
+def rendering() -> Iterator[None]:
+    token = _deferred.set(True)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+
+
+def filled(
+    markup: str,
+    *,
+    csrf: str,
+    now: datetime,
+    relative: Callable[[float, float, str], str],
+) -> str:
+    """A fragment's markers filled in for this request: the CSRF token (escaped by the
+    caller) and each relative time from ``now``."""
+    stamp = now.timestamp()
+    markup = markup.replace(CSRF_MARK, csrf)
+    if "<\x00t " not in markup:
+        return markup
+    words: dict[str, str] = {}
+
+    def one(match: Any) -> str:
+        seen = words.get(match.group(0))
+        if seen is None:
+            seen = words[match.group(0)] = relative(float(match.group(1)), stamp, match.group(2))
+        return seen
+
+    return _TIME_MARK.sub(one, markup)
