@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from django.core.signals import setting_changed
-from django.db import models
+from django.db import connections, models
 from django.dispatch import receiver
 
 M = TypeVar("M", bound=models.Model)
@@ -42,11 +42,11 @@ class Compiled(Generic[M]):
     def __init__(
         self,
         model: type[M],
-        build: Callable[..., models.QuerySet[M]],
+        build: Callable[..., models.QuerySet[M] | models.QuerySet[M, Any]],
         stand_in: Callable[[int], Any],
     ) -> None:
         self.model = model
-        self.build = build
+        self.build: Callable[..., Any] = build
         self.stand_in = stand_in
         self._sql: dict[tuple[str, int], tuple[str, tuple[tuple[bool, Any], ...]]] = {}
         _EVERY.append(self)
@@ -81,6 +81,16 @@ class Compiled(Generic[M]):
         sql, slots = self._prepared(db, len(values))
         params = [values[v] if is_value else v for is_value, v in slots]
         return list(self.model._default_manager.raw(sql, params).using(db))
+
+    def tuples(self, *values: Any) -> list[tuple[Any, ...]]:
+        """The query's rows as the database gives them (a ``values_list`` query): no field's
+        conversion is applied, so this suits text and whole-number columns."""
+        db = self.model._default_manager.db
+        sql, slots = self._prepared(db, len(values))
+        params = [values[v] if is_value else v for is_value, v in slots]
+        with connections[db].cursor() as cursor:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
 
     def first(self, *values: Any) -> M | None:
         found = self.rows(*values)

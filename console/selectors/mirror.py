@@ -88,7 +88,7 @@ SYNC_STATE = Compiled(
     lambda i: f"\x00stand-in model {i}",
 )
 MODEL_NAMES = Compiled(
-    ModelSyncState, lambda: ModelSyncState.objects.only("model_id", "model_name"), str
+    ModelSyncState, lambda: ModelSyncState.objects.values_list("model_id", "model_name"), str
 )
 
 
@@ -121,7 +121,7 @@ def mirror_freshness(model_id: str | None = None) -> Freshness:
 
 def model_choices() -> list[tuple[str, str]]:
     """Every model the mirror knows, by name, for the filters: (id, name)."""
-    names = ((m.model_id, m.model_name) for m in MODEL_NAMES.rows())
+    names = MODEL_NAMES.tuples()
     return sorted(((k, v or k) for k, v in names), key=lambda c: c[1].lower())
 
 

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -21,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from console.forms import RunFilterForm
-from console.fragments import CSRF_MARK, enabled, filled, fragment, mirror_state
+from console.fragments import CSRF_MARK, Marked, enabled, fragment, mirror_state
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.markup import escape
 from console.roles import Role, requires
@@ -42,30 +43,57 @@ from console.selectors.runs import (
 )
 from console.services.run_checks import run_sync_request
 from console.services.tokens import token_reading
-from console.templatetags.console_tags import relative_from
+from console.templatetags.console_tags import filter_fields, relative_from
 from console.views.audit import export_refused
 from console.views.htmx import as_query_dict, redirect_after_success
 from console.views.models import abilities
 
 
 def _filters(request: HtmxHttpRequest, model_id: str | None) -> tuple[RunFilterForm, RunFilters]:
-    form = RunFilterForm(request.GET, models=model_choices(), sorts=SORT_LABELS)
+    return _read_filters(request.GET, model_id, model_choices())
+
+
+def _read_filters(
+    data: QueryDict, model_id: str | None, models: list[tuple[str, str]]
+) -> tuple[RunFilterForm, RunFilters]:
+    form = RunFilterForm(data, models=models, sorts=SORT_LABELS)
     if not form.is_valid():
         return form, RunFilters(model=model_id or "")
-    data = form.cleaned_data
+    cleaned = form.cleaned_data
     return form, RunFilters(
-        status=data["status"],
-        model=model_id or data["model"],
-        started_by=data["started_by"].strip(),
-        origin=data["origin"],
-        since=data["since"],
-        until=data["until"],
-        sort=data["sort"] or "newest",
+        status=cleaned["status"],
+        model=model_id or cleaned["model"],
+        started_by=cleaned["started_by"].strip(),
+        origin=cleaned["origin"],
+        since=cleaned["since"],
+        until=cleaned["until"],
+        sort=cleaned["sort"] or "newest",
     )
 
 
+def _filter_bar(request: HtmxHttpRequest, model_id: str | None) -> tuple[SafeString, RunFilters]:
+    """The filter bar's fields and the filters they give, for this query and these models."""
+    fields = RunFilterForm.base_fields
+    given = tuple((k, tuple(request.GET.getlist(k))) for k in sorted(request.GET) if k in fields)
+    return _filter_bar_for(model_id, given, tuple(model_choices()))
+
+
+@lru_cache(maxsize=256)
+def _filter_bar_for(
+    model_id: str | None, given: tuple[tuple[str, tuple[str, ...]], ...], models: tuple[Any, ...]
+) -> tuple[SafeString, RunFilters]:
+    """The same query and models give the same filters and fields (errors included), so they
+    are worked out once per process: the history's form, its validation and its fifty model
+    choices had cost a third of a page kept by console.fragments."""
+    data = QueryDict(mutable=True)
+    for name, values in given:
+        data.setlist(name, list(values))
+    form, filters = _read_filters(data, model_id, list(models))
+    return SafeString(filter_fields(form, "model" if model_id else "")), filters
+
+
 def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
-    form, filters = _filters(request, model_id)
+    filter_bar, filters = _filter_bar(request, model_id)
     paused = request.GET.get("live") == "off"
     polling = request.GET.get("poll") == "1"
     # The worker keeps the mirror current; this page only reads it.
@@ -74,7 +102,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
     if model_id:
         query.pop("model", None)
     context = {
-        "form": form,
+        "filter_bar": filter_bar,
         "query": query,
         "query_dict": as_query_dict(query),
         "filtered": bool({k for k in query if k != "sort"}),
@@ -110,8 +138,8 @@ class _Serving:
     state: str | None
     csrf: str
 
-    def filled(self, markup: str) -> str:
-        return filled(markup, csrf=self.csrf, now=timezone.now(), relative=relative_from)
+    def filled(self, kept: Marked) -> str:
+        return kept.filled(csrf=self.csrf, now=timezone.now(), relative=relative_from)
 
 
 def _mine(request: HtmxHttpRequest, filters: RunFilters) -> int | None:
@@ -131,7 +159,7 @@ def _table(
     still going."""
     freshness = context["freshness"]
 
-    def render_table() -> tuple[str, bool, bool]:
+    def render_table() -> tuple[Marked, bool, bool]:
         page = runs_page(
             filters,
             user=request.user,
@@ -153,7 +181,7 @@ def _table(
             "csrf_token": CSRF_MARK,
         }
         markup = render_to_string("console/runs.html#runs-table", {**context, **extra}, request)
-        return markup, active, bool(page.runs)
+        return Marked.of(markup), active, bool(page.runs)
 
     key = (
         "runs-table",
@@ -172,11 +200,10 @@ def _table(
 def _chart(request: HtmxHttpRequest, filters: RunFilters, serving: _Serving) -> str:
     """The runs-per-day chart, rendered once per state of the mirror."""
 
-    def render_chart() -> str:
+    def render_chart() -> Marked:
         chart = runs_chart(filters, user=request.user)
-        return render_to_string(
-            "console/runs.html#runs-chart", {"chart": chart, "chart_order": CHART_ORDER}, request
-        )
+        context = {"chart": chart, "chart_order": CHART_ORDER}
+        return Marked.of(render_to_string("console/runs.html#runs-chart", context, request))
 
     key = (
         "runs-chart",
