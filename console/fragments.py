@@ -92,14 +92,12 @@ def fragment(
     key: Hashable,
     render: Callable[[], T],
     *,
+    state: str | None,
     keep: Callable[[T], bool] | None = None,
-    state: str | None = None,
 ) -> T:
-    """``render()``'s result (markup with markers, or a tuple holding it), kept under ``key``
-    and the mirror's ``state`` (read here when not given); one that ``keep`` refuses is
-    rendered again each time."""
-    if state is None and enabled():
-        state = mirror_state()
+    """``render()``'s result (a fragment with markers, or a tuple holding one), kept under
+    ``key`` and the mirror's ``state`` (``mirror_state()``, read once per request; None keeps
+    nothing); a result that ``keep`` refuses is rendered again each time."""
     if state is None:
         with rendering():
             return render()
