@@ -24,6 +24,7 @@ from drgero_client.transport import (
     api_error,
     is_loopback_host,
     new_session,
+    parsed_once,
     send,
 )
 from drgero_client.types import (
@@ -130,9 +131,13 @@ class DrGeroClient:
         Raises:
             DrGeroError: any failure (see ``drgero_client.errors``).
         """
-        body = self._request("GET", "/api/models", params={"limit": limit, "offset": offset}).body
-        items, total = unwrap_list(body)
-        return Page(parse_list(items, Model.from_api), total, limit, offset)
+        call = self._request("GET", "/api/models", params={"limit": limit, "offset": offset})
+
+        def parse() -> Page[Model]:
+            items, total = unwrap_list(call.body)
+            return Page(parse_list(items, Model.from_api), total, limit, offset, call.digest)
+
+        return parsed_once(("models", call.digest, limit, offset), parse)
 
     def iter_models(self, *, page_size: int = 50, max_items: int | None = None) -> Iterator[Model]:
         """Every model, fetched page by page; stops after ``max_items`` when given."""

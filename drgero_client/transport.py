@@ -3,12 +3,16 @@ what came back (or did not) to the client's error tree, with no token anywhere i
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
@@ -47,6 +51,36 @@ class Call:
     status: int
     body: Any
     headers: Any
+    # A digest of the answer's bytes: equal answers have equal digests (see ``parsed_once``).
+    digest: bytes = b""
+
+
+# Typed values parsed from recent answers, by the answer's digest: a page of fifty models took
+# longer to turn into ``Model`` values than to fetch, and the same answer comes back on every
+# visit until something changes. The values are frozen; their ``raw`` mappings are Dr.Gero's
+# JSON as it came and are to be read, not changed. Bounded, the oldest dropped first.
+_PARSED: OrderedDict[Hashable, Any] = OrderedDict()
+_PARSED_KEPT = 64
+_parsed_lock = threading.Lock()
+P = TypeVar("P")
+
+
+def parsed_once(key: Hashable, parse: Callable[[], P]) -> P:
+    """``parse()`` for an answer, or its value from the last time the same answer came (``key``
+    holds the answer's digest and what was asked). Nothing is kept without a digest."""
+    if not isinstance(key, tuple) or not key[1]:
+        return parse()
+    with _parsed_lock:
+        if key in _PARSED:
+            _PARSED.move_to_end(key)
+            found: P = _PARSED[key]
+            return found
+    value = parse()  # a failure to parse is raised each time, never kept
+    with _parsed_lock:
+        _PARSED[key] = value
+        while len(_PARSED) > _PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    return value
 
 
 def send(
@@ -101,7 +135,8 @@ def send(
                     status=response.status_code,
                 ) from None
             body = {"error": raw[:200].decode("utf-8", "replace")}
-    return Call(response.status_code, body, response.headers)
+    digest = hashlib.blake2b(raw, digest_size=16).digest()
+    return Call(response.status_code, body, response.headers, digest)
 
 
 def chain(exc: BaseException) -> DrGeroError:

@@ -121,6 +121,8 @@ class Page(Generic[T]):
     total: int | None
     limit: int
     offset: int
+    # A digest of Dr.Gero's answer: equal answers give equal digests (b"" when not known).
+    answer: bytes = field(default=b"", compare=False)
 
     @property
     def has_more(self) -> bool:

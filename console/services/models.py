@@ -48,6 +48,8 @@ class ModelsPage:
     has_next: bool
     query: str = ""
     search_bound_reached: bool = False
+    # A digest of Dr.Gero's answer the page was read from (b"" for a search or the record).
+    answer: bytes = b""
 
     @property
     def page_count(self) -> int | None:
@@ -74,7 +76,7 @@ def models_page(*, user: User, page: int = 1, query: str = "") -> Outcome[Models
 
         def fetch(client: DrGeroClient) -> ModelsPage:
             got = client.list_models(limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-            return ModelsPage(list(got.items), page, got.total, got.has_more)
+            return ModelsPage(list(got.items), page, got.total, got.has_more, answer=got.answer)
 
         return member_call(user, fetch, what="model")
 

@@ -11,10 +11,13 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods
 
 from console.audit_words import value_words
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
+from console.fragments import Marked, enabled, fragment, mirror_state
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
@@ -29,6 +32,7 @@ from console.services.drgero import Outcome, Problem
 from console.services.models import (
     PAGE_SIZE,
     SEARCH_BOUND,
+    ModelsPage,
     NameMismatchError,
     base_model_name,
     base_models_list,
@@ -45,6 +49,8 @@ from console.services.models import (
 )
 from console.services.schedules import ScheduleChoice, schedule_sentence
 from console.services.screens import stand_in
+from console.templatetags.console_tables import model_rows
+from console.templatetags.console_tags import relative_from
 from console.views.htmx import page_number, redirect_after_success, render_screen, stop_polling
 
 
@@ -86,9 +92,10 @@ def models_list(request: HtmxHttpRequest) -> HttpResponse:
         recorded = models_page_recorded(page=page_number(request), query=query)
         outcome, recorded_at = Outcome(value=recorded.page), recorded.read_at
     shown = [m.id for m in outcome.value.models] if outcome.value else []
-    latest = latest_runs(shown)
+    rows, latest = _model_rows(outcome.value)
     context = {
         "result": outcome.value,
+        "rows": rows,
         "latest_runs": latest,
         "latest_poll": _latest_poll(shown, latest),
         "poll_seconds": settings.CONSOLE_POLL_SECONDS,
@@ -106,6 +113,24 @@ def models_list(request: HtmxHttpRequest) -> HttpResponse:
         context,
         status=_status(outcome.problem),
     )
+
+
+def _model_rows(result: ModelsPage | None) -> tuple[str, dict[str, Any]]:
+    """The table's rows and each model's latest run. The same answer from Dr.Gero with the
+    same runs mirror gives the same rows, so they are rendered once per answer and state of
+    the mirror (console.fragments); relative times are filled in for this request."""
+    if result is None:
+        return "", {}
+    models = result.models
+
+    def render() -> tuple[Marked, dict[str, Any]]:
+        latest = latest_runs([m.id for m in models])
+        return Marked.of(model_rows(models, latest)), latest
+
+    state = mirror_state() if enabled() and result.answer else None
+    key = ("models-rows", result.answer, timezone.get_current_timezone_name())
+    rows, latest = fragment(key, render, state=state)
+    return SafeString(rows.filled(csrf="", now=timezone.now(), relative=relative_from)), latest
 
 
 def _latest_poll(shown: list[str], latest: dict[str, Any]) -> str:
