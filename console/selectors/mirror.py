@@ -58,9 +58,19 @@ def latest_runs(model_ids: list[str]) -> dict[str, RunRecord]:
     return {r.model_id: r for r in LATEST_OF.rows(*map(str, model_ids))}
 
 
-def model_recent_runs(model_id: str, *, count: int = 5) -> list[RunRecord]:
-    """A model page's latest runs, from the mirror."""
-    return list(RunRecord.objects.filter(model_id=model_id).order_by("-created_at", "-pk")[:count])
+RECENT_RUNS = 5
+_RECENT = Compiled(
+    RunRecord,
+    lambda model_id: RunRecord.objects.filter(model_id=model_id).order_by("-created_at", "-pk")[
+        :RECENT_RUNS
+    ],
+    lambda i: f"\x00stand-in model {i}",
+)
+
+
+def model_recent_runs(model_id: str) -> list[RunRecord]:
+    """A model page's latest runs (``RECENT_RUNS`` of them), from the mirror."""
+    return _RECENT.rows(model_id)
 
 
 @dataclass(frozen=True)
@@ -127,4 +137,4 @@ def model_choices() -> list[tuple[str, str]]:
 
 def model_sync_state(model_id: str | None) -> ModelSyncState | None:
     """What the console keeps of a model for syncing (who checked it by hand, and when)."""
-    return ModelSyncState.objects.filter(pk=model_id).first() if model_id else None
+    return SYNC_STATE.first(model_id) if model_id else None

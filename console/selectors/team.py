@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from console.roles import GROUP_ROLES, ROLE_CAN, Role, remember_role, role_of
+from console.selectors.compiled import Compiled
 from console.selectors.tokens import remember_token_records, token_status
 
 ROLE_GROUP = {role: name for name, role in GROUP_ROLES.items()}
@@ -93,9 +94,17 @@ def role_managed_by_provider(user: Any) -> bool:
     return bool(identity and identity.role_from_provider and not user.is_superuser)
 
 
+# Asked by every page that says whom to ask for a role: compiled once.
+_ADMIN_NAMES = Compiled(
+    get_user_model(),
+    lambda: active_admins().order_by("username").values_list("username", flat=True),
+    str,
+)
+
+
 def admin_names() -> list[str]:
     """The usernames of the team's active Admins (superusers count), for "ask …" notes."""
-    return list(active_admins().order_by("username").values_list("username", flat=True))
+    return [name for (name,) in _ADMIN_NAMES.tuples()]
 
 
 def ask_admins(names: list[str]) -> str:
