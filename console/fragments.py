@@ -6,13 +6,12 @@ for every request, though they change only when the worker writes the mirror. He
 rendered once per process for each state of the mirror, query, display zone and what the
 member may do, and kept for a minute at the most.
 
-- **The mirror's state** is a random token in the shared cache, replaced after every commit
-  that writes a run (``mirror_changed``; ``RunRecordQuerySet`` and the model's signals call
-  it). A replaced token is never used again, so a cache that restarts cannot bring an old
-  state back. A lost change (a process killed between its commit and the new token) shows
-  for at most ``KEPT_SECONDS``.
-- **Only with a shared cache** (``CONSOLE_FRAGMENTS``, on when Redis is configured): with a
-  per-process cache the worker's changes would not reach the web processes.
+- **The mirror's state** is a random token in the database (``MirrorState``, one row),
+  replaced after every commit that writes a run (``mirror_changed``; ``RunRecordQuerySet``
+  and the model's signals call it). Every process reads the same row, so the worker's writes
+  reach every web process; a replaced token is never used again. Reading it is one small
+  query, cheaper than a round trip to Redis. A lost change (a process killed between its
+  commit and the new token) shows for at most ``KEPT_SECONDS``.
 - **What differs per request** is left as a marker and filled in on the way out: relative
   times ("3 minutes ago", from the clock of the request) and the CSRF token of the rows'
   forms. Markers start with ``<`` and a NUL, which escaped text never contains.
@@ -21,6 +20,7 @@ member may do, and kept for a minute at the most.
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
 import threading
 import time
@@ -32,17 +32,43 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 T = TypeVar("T")
-VERSION_KEY = "console:runs-mirror-state"
 KEPT = 512  # fragments per process, the oldest dropped first
 KEPT_SECONDS = 60.0
 CSRF_MARK = "<\x00csrf>"
 _TIME_MARK = re.compile("<\x00t ([0-9.eE+-]+) ([^>]*)>")
 
+log = logging.getLogger(__name__)
+
+
+class _StateQuery:
+    """``SELECT token`` of the one row, compiled once (console/selectors/compiled.py)."""
+
+    def __init__(self) -> None:
+        self._compiled: Any = None
+
+    def tuples(self) -> list[tuple[Any, ...]]:
+        if self._compiled is None:
+            from console.selectors.compiled import Compiled
+
+            state = _model()
+            self._compiled = Compiled(
+                state, lambda: state.objects.filter(pk=1).values_list("token"), str
+            )
+        found: list[tuple[Any, ...]] = self._compiled.tuples()
+        return found
+
+
+def _model() -> Any:
+    """``console.models.MirrorState``, looked up by name: the models import this module."""
+    return apps.get_model("console", "MirrorState")
+
+
+_STATE = _StateQuery()
 _deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("deferred_times", default=False)
 _kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 _lock = threading.Lock()
@@ -53,17 +79,27 @@ def enabled() -> bool:
 
 
 def mirror_state() -> str | None:
-    """The runs mirror's current state, as its token; None when the shared cache has none to
-    give (Redis restarting): then nothing is kept or reused."""
-    state = cache.get(VERSION_KEY)
-    if state is None:
-        cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
-        state = cache.get(VERSION_KEY)
-    return state if isinstance(state, str) else None
+    """The runs mirror's current state, as its token (None when it cannot be read: then
+    nothing is kept or reused)."""
+    try:
+        found = _STATE.tuples()
+        if not found:
+            _model().objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
+            found = _STATE.tuples()
+    except DatabaseError:
+        log.warning("the runs mirror's state could not be read; the history is not kept")
+        return None
+    return str(found[0][0]) if found else None
 
 
 def _new_state() -> None:
-    cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    try:
+        token = uuid.uuid4().hex
+        if not _model().objects.filter(pk=1).update(token=token):
+            _model().objects.get_or_create(pk=1, defaults={"token": token})
+    except DatabaseError:
+        # The write committed; only the kept history lags (KEPT_SECONDS at the most).
+        log.exception("the runs mirror's new state could not be written")
 
 
 def mirror_changed() -> None:

@@ -12,6 +12,7 @@ from console.models.notices import (
     TeamWebhook,
 )
 from console.models.runs import (
+    MirrorState,
     ModelSyncState,
     RunOrigin,
     RunRecord,
@@ -32,6 +33,7 @@ __all__ = [
     "DrGeroToken",
     "MemberIdentity",
     "MemberSettings",
+    "MirrorState",
     "ModelSyncState",
     "Notice",
     "RunOrigin",

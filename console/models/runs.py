@@ -178,6 +178,16 @@ class ModelSyncState(models.Model):
         return self.sync_requested_at is not None
 
 
+class MirrorState(models.Model):
+    """The runs mirror's state, one row: a token replaced after every commit that writes a run.
+    The run history's kept table and chart are kept per token (console.fragments)."""
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"runs mirror state {self.token}"
+
+
 class SweepState(models.Model):
     """One background sweep (``discovery`` or ``active``): its chain, health and back-off."""
 

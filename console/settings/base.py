@@ -268,9 +268,9 @@ if REDIS_URL:
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# The run history's table and chart are rendered once per state of the runs mirror, which the
-# worker's writes change: only with a cache the worker and every web process share.
-CONSOLE_FRAGMENTS = bool(REDIS_URL)
+# The run history's table and chart, and the models list's rows, are rendered once per state
+# of the runs mirror (console/fragments.py).
+CONSOLE_FRAGMENTS = True
 
 # Brute-force protection: lock the (username, client address) pair, so another member
 # behind the same address can still sign in. One client-address rule serves axes and the audit.

@@ -31,14 +31,14 @@ def _run(run_id: str, model_id: str, minutes: int, **extra: Any) -> RunRecord:
 
 @pytest.mark.django_db
 def test_the_latest_runs_are_what_the_orm_finds() -> None:
-    for m in ("m1", "m2", "m3", "it's \"quoted\" %s"):
+    for m in ("m1", "m2", "m3", 'it\'s "quoted" %s'):
         ModelSyncState.objects.create(model_id=m, model_name=m)
     _run("a", "m1", 1)
     newest_m1 = _run("b", "m1", 5)
     _run("c", "m2", 3)
-    tied_low = _run("d", "it's \"quoted\" %s", 2)  # noqa: F841  (the tie is broken by id)
-    tied_high = _run("e", "it's \"quoted\" %s", 2)
-    for ids in (["m1"], ["m1", "m2", "m3"], ["m3"], ["it's \"quoted\" %s", "m1"], ["nope"]):
+    tied_low = _run("d", 'it\'s "quoted" %s', 2)  # noqa: F841  (the tie is broken by id)
+    tied_high = _run("e", 'it\'s "quoted" %s', 2)
+    for ids in (["m1"], ["m1", "m2", "m3"], ["m3"], ['it\'s "quoted" %s', "m1"], ["nope"]):
         newest = (
             RunRecord.objects.filter(model_id=OuterRef("model_id"))
             .order_by("-created_at", "-pk")
@@ -51,8 +51,8 @@ def test_the_latest_runs_are_what_the_orm_finds() -> None:
             )
         }
         assert {m: r.pk for m, r in latest_runs(ids).items()} == expected
-    found = latest_runs(["m1", "it's \"quoted\" %s", "m1"])
-    assert found["m1"].pk == newest_m1.pk and found["it's \"quoted\" %s"].pk == tied_high.pk
+    found = latest_runs(["m1", 'it\'s "quoted" %s', "m1"])
+    assert found["m1"].pk == newest_m1.pk and found['it\'s "quoted" %s'].pk == tied_high.pk
     assert found["m1"].run_id == "b" and found["m1"].raw == {}  # a left-out column, read on use
     assert latest_runs([]) == {}
     assert set(LATEST_OF._sql) >= {("default", 1), ("default", 3)}

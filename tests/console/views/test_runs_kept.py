@@ -11,13 +11,12 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from console import fragments
-from console.models import MemberSettings, RunRecord
+from console.models import MemberSettings, MirrorState, RunRecord
 from console.roles import Role
 from tests.console.views.test_runs_pages import record
 
@@ -30,7 +29,7 @@ CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
 def kept(settings: Any) -> Iterator[None]:
     settings.CONSOLE_FRAGMENTS = True
     fragments.forget()
-    cache.delete(fragments.VERSION_KEY)
+    MirrorState.objects.all().delete()
     with mock.patch("django.utils.timezone.now", return_value=NOW):
         yield
     fragments.forget()
@@ -43,9 +42,7 @@ def _page(client: Client, path: str = "/runs/") -> str:
 
 
 def _without_tokens(html: str) -> str:
-    return CSRF_FIELD.sub('name="csrfmiddlewaretoken" value=""', html).replace(
-        _hx_token(html), ""
-    )
+    return CSRF_FIELD.sub('name="csrfmiddlewaretoken" value=""', html).replace(_hx_token(html), "")
 
 
 def _hx_token(html: str) -> str:
@@ -111,9 +108,11 @@ def test_relative_times_are_those_of_each_request(login_as: Any) -> None:
     first = _page(client)
     assert ">3 minutes ago<" in first and "06 Oct 2026" in first
     later = NOW + timedelta(minutes=40)
-    with mock.patch("django.utils.timezone.now", return_value=later):
-        with CaptureQueriesContext(connection) as seen:
-            page = _page(client)
+    with (
+        mock.patch("django.utils.timezone.now", return_value=later),
+        CaptureQueriesContext(connection) as seen,
+    ):
+        page = _page(client)
     assert ">43 minutes ago<" in page and ">3 minutes ago<" not in page and "06 Oct 2026" in page
     assert not [q for q in seen.captured_queries if RunRecord._meta.db_table in q["sql"]]
 
@@ -151,7 +150,7 @@ def test_what_a_member_may_do_and_their_own_runs_are_never_anothers(
     mine.started_by_username = "op"
     mine.save()
     fragments.forget()  # the save's commit would have said so; the test's transaction does not
-    cache.delete(fragments.VERSION_KEY)
+    MirrorState.objects.all().delete()
     assert "r1" in _page(operator, "/runs/?started_by=me")
     assert "/runs/r1/" not in _page(viewer, "/runs/?started_by=me")
 
@@ -173,7 +172,7 @@ def test_hostile_text_in_a_run_cannot_pose_as_a_marker(login_as: Any) -> None:
     assert "boom" in page and "56 years ago" not in page
 
 
-def test_without_the_shared_cache_nothing_is_kept(login_as: Any) -> None:
+def test_when_the_state_cannot_be_read_nothing_is_kept(login_as: Any) -> None:
     first = record(1, model_name="Before")
     client = login_as(Role.VIEWER)
     with mock.patch("console.views.runs.mirror_state", return_value=None):
