@@ -15,6 +15,7 @@ whole-number columns compared as they are.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.core.signals import setting_changed
@@ -34,6 +35,15 @@ def _forget(**kwargs: Any) -> None:
             query.forget()
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    sql: str
+    slots: tuple[tuple[bool, Any], ...]  # each parameter: (True, the caller's value's index)
+    fields: tuple[str, ...]  # the model's columns, in order (model rows only)
+    span: tuple[int, int]  # where they are in a row
+    converters: tuple[tuple[int, tuple[Any, ...], Any], ...]
+
+
 class Compiled(Generic[M]):
     """``build(*values)`` is a queryset of ``model``; ``stand_in(i)`` makes the i-th stand-in
     value, unlike any real one and of the column's type (the queryset is compiled with these).
@@ -48,18 +58,19 @@ class Compiled(Generic[M]):
         self.model = model
         self.build: Callable[..., Any] = build
         self.stand_in = stand_in
-        self._sql: dict[tuple[str, int], tuple[str, tuple[tuple[bool, Any], ...]]] = {}
+        self._sql: dict[tuple[str, int], _Prepared] = {}
         _EVERY.append(self)
 
     def forget(self) -> None:
         self._sql.clear()
 
-    def _prepared(self, db: str, count: int) -> tuple[str, tuple[tuple[bool, Any], ...]]:
+    def _prepared(self, db: str, count: int) -> _Prepared:
         key = (db, count)
         found = self._sql.get(key)
         if found is None:
             stand_ins = [self.stand_in(i) for i in range(count)]
-            sql, params = self.build(*stand_ins).query.sql_with_params()
+            compiler = self.build(*stand_ins).query.get_compiler(using=db)
+            sql, params = compiler.as_sql()
             slots: list[tuple[bool, Any]] = []
             used = set()
             for param in params:
@@ -71,26 +82,60 @@ class Compiled(Generic[M]):
                 used.add(index)
             if not used.issuperset(range(count)):
                 raise ValueError("a value did not reach the SQL as it was given")
-            found = self._sql[key] = (sql, tuple(slots))
+            # What the ORM's model iterable works out for every query: which columns are the
+            # model's fields, and how each is converted from what the database gives.
+            select, klass = compiler.select, compiler.klass_info
+            fields: tuple[str, ...] = ()
+            span = (0, 0)
+            if klass is not None:
+                first, last = klass["select_fields"][0], klass["select_fields"][-1] + 1
+                fields = tuple(column[0].target.attname for column in select[first:last])
+                span = (first, last)
+            converters = tuple(
+                (position, tuple(convert), expression)
+                for position, (convert, expression) in compiler.get_converters(
+                    [column[0] for column in select]
+                ).items()
+            )
+            found = self._sql[key] = _Prepared(sql, tuple(slots), fields, span, converters)
         return found
 
+    def _fetch(self, db: str, prepared: _Prepared, values: tuple[Any, ...]) -> list[Any]:
+        params = [values[v] if is_value else v for is_value, v in prepared.slots]
+        connection = connections[db]
+        with connection.cursor() as cursor:
+            cursor.execute(prepared.sql, params)
+            rows = cursor.fetchall()
+        if not prepared.converters:
+            return rows
+        converted = []
+        for found in rows:
+            row = list(found)
+            for position, convert, expression in prepared.converters:
+                value = row[position]
+                for converter in convert:
+                    value = converter(value, expression, connection)
+                row[position] = value
+            converted.append(row)
+        return converted
+
     def rows(self, *values: Any) -> list[M]:
-        """The query's rows for these values, as model instances (columns the query leaves out
-        are read when first used, as with ``defer``)."""
+        """The query's rows for these values, as model instances, converted as the ORM
+        converts them (columns the query leaves out are read when first used, as with
+        ``defer``)."""
         db = self.model._default_manager.db
-        sql, slots = self._prepared(db, len(values))
-        params = [values[v] if is_value else v for is_value, v in slots]
-        return list(self.model._default_manager.raw(sql, params).using(db))
+        prepared = self._prepared(db, len(values))
+        first, last = prepared.span
+        return [
+            self.model.from_db(db, prepared.fields, row[first:last])
+            for row in self._fetch(db, prepared, values)
+        ]
 
     def tuples(self, *values: Any) -> list[tuple[Any, ...]]:
-        """The query's rows as the database gives them (a ``values_list`` query): no field's
-        conversion is applied, so this suits text and whole-number columns."""
+        """The query's rows as tuples (a ``values_list`` query), converted as the ORM would."""
         db = self.model._default_manager.db
-        sql, slots = self._prepared(db, len(values))
-        params = [values[v] if is_value else v for is_value, v in slots]
-        with connections[db].cursor() as cursor:
-            cursor.execute(sql, params)
-            return [tuple(row) for row in cursor.fetchall()]
+        prepared = self._prepared(db, len(values))
+        return [tuple(row) for row in self._fetch(db, prepared, values)]
 
     def first(self, *values: Any) -> M | None:
         found = self.rows(*values)
