@@ -48,7 +48,7 @@ console_patterns = [
         name="oidc-callback",
     ),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
-    path("account/password/", auth.PasswordChangeView.as_view(), name="password-change"),
+    path("account/password/", auth.password_change, name="password-change"),
     path(
         "account/set-password/<uidb64>/<token>/",
         team.SetPasswordView.as_view(),

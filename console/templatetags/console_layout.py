@@ -106,11 +106,45 @@ def site_header(context: Any) -> SafeString:
     )
 
 
-@register.simple_tag
-def notices_poll(seconds: int) -> SafeString:
-    """The layout's timer that asks for new notices (and the inbox count)."""
+@register.simple_tag(takes_context=True)
+def notices_poll(context: Any) -> SafeString:
+    """The layout's timer that asks for new notices (and the inbox count), for a member."""
+    user = context.get("user")
+    if user is None or not user.is_authenticated:
+        return SafeString("")
     return format_html(
         '<div hidden hx-get="{}" hx-trigger="every {}s" hx-swap="none"></div>',
         _links()["notices"],
-        seconds,
+        context.get("notice_poll_seconds"),
     )
+
+
+@register.simple_tag(takes_context=True)
+def theme_attribute(context: Any) -> SafeString:
+    """`` data-theme="dark"`` on the page for a member's chosen colours ("system": nothing)."""
+    theme = context.get("theme")
+    if not theme or theme == "system":
+        return SafeString("")
+    return format_html(' data-theme="{}"', theme)
+
+
+@register.simple_tag(takes_context=True)
+def page_messages(context: Any) -> SafeString:
+    """The messages waiting for this page (a notice's with a link to its run)."""
+    from console.middleware import message_link
+
+    waiting = context.get("messages")
+    if not waiting:
+        return SafeString("")
+    lines = "".join(
+        format_html(
+            '<p class="message message--{}">{}{}</p>',
+            message.level_tag,
+            message,
+            format_html(' <a href="{}">See the run</a>', link)
+            if (link := message_link(message))
+            else "",
+        )
+        for message in waiting
+    )
+    return SafeString(f'<div class="messages" role="status">\n      {lines}\n    </div>')

@@ -60,3 +60,41 @@ def test_the_validators_help_follows_the_settings(login_as: Any) -> None:
         page = client.get("/account/password/").content.decode()
         assert "at least 14 characters" in page and "at least 8 characters" not in page
     assert "at least 8 characters" in client.get("/account/password/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_changed_password_keeps_the_member_signed_in(login_as: Any) -> None:
+    client = login_as(Role.VIEWER)
+    client.user.set_password("old-password-1")
+    client.user.save()
+    client.force_login(client.user)
+    changed = client.post(
+        "/account/password/",
+        {
+            "old_password": "old-password-1",
+            "new_password1": "a-much-better-password-7",
+            "new_password2": "a-much-better-password-7",
+        },
+    )
+    assert changed.status_code == 302 and changed["Location"] == "/account/password/"
+    page = client.get("/account/password/").content.decode()
+    assert "Your password was changed." in page  # still signed in, and told
+    client.user.refresh_from_db()
+    assert client.user.check_password("a-much-better-password-7")
+    assert not client.user.check_password("old-password-1")
+
+
+@pytest.mark.django_db
+def test_the_password_page_needs_a_signed_in_member_and_a_csrf_token(login_as: Any) -> None:
+    from django.test import Client
+
+    anonymous = Client().get("/account/password/")
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith("/login/")
+    enforcing = Client(enforce_csrf_checks=True)
+    enforcing.force_login(login_as(Role.VIEWER).user)
+    refused = enforcing.post(
+        "/account/password/",
+        {"old_password": "x", "new_password1": "y", "new_password2": "y"},
+    )
+    assert refused.status_code == 403
+    assert login_as(Role.VIEWER, username="another").put("/account/password/").status_code == 405
