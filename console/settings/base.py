@@ -269,8 +269,9 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The run history's table and chart, and the models list's rows, are rendered once per state
-# of the runs mirror (console/fragments.py).
-CONSOLE_FRAGMENTS = True
+# of the runs mirror (console/fragments.py). Off (CONSOLE_FRAGMENTS=0) every request renders
+# them from the database, as the first request after a change does.
+CONSOLE_FRAGMENTS = env_bool("CONSOLE_FRAGMENTS", True)
 
 # Brute-force protection: lock the (username, client address) pair, so another member
 # behind the same address can still sign in. One client-address rule serves axes and the audit.
