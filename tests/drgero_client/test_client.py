@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import pytest
 
@@ -496,3 +497,45 @@ def test_the_token_goes_on_each_request_not_on_a_shared_session(sandbox: Sandbox
     make(sandbox, session=session).list_models()
     assert "Authorization" not in session.headers
     assert sandbox.state.seen[-1].auth_scheme == "Bearer"
+
+
+def test_an_answer_is_parsed_once_and_a_new_one_anew() -> None:
+    from drgero_client.transport import parsed_once
+
+    calls: list[str] = []
+
+    def parse(what: str) -> Any:
+        calls.append(what)
+        return (what,)
+
+    first = parsed_once(("models", b"digest-one", 50, 0), lambda: parse("one"))
+    again = parsed_once(("models", b"digest-one", 50, 0), lambda: parse("one again"))
+    other = parsed_once(("models", b"digest-two", 50, 0), lambda: parse("two"))
+    unknown = parsed_once(("models", b"", 50, 0), lambda: parse("no digest"))
+    parsed_once(("models", b"", 50, 0), lambda: parse("no digest again"))
+    assert first is again and other == ("two",) and unknown == ("no digest",)
+    assert calls == ["one", "two", "no digest", "no digest again"]
+
+    def broken() -> Any:
+        calls.append("broken")
+        raise ValueError("not a list")
+
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            parsed_once(("models", b"digest-bad", 50, 0), broken)
+    assert calls.count("broken") == 2  # a failure is never kept
+
+
+def test_the_same_page_of_models_is_the_same_value_until_dr_gero_changes(
+    sandbox: SandboxServer,
+) -> None:
+    client = make(sandbox)
+    first = client.list_models(limit=50)
+    assert client.list_models(limit=50) is first and first.answer
+    assert client.list_models(limit=2) is not first  # another question
+    model = first.items[0]
+    with sandbox.state.lock:
+        sandbox.state.models[model.id]["name"] = "Changed in Dr.Gero"
+    changed = client.list_models(limit=50)
+    assert changed is not first and changed.answer != first.answer
+    assert {m.id: m.name for m in changed.items}[model.id] == "Changed in Dr.Gero"

@@ -179,3 +179,22 @@ def test_when_the_state_cannot_be_read_nothing_is_kept(login_as: Any) -> None:
         assert "Before" in _page(client)
         RunRecord.objects.filter(pk=first.pk).update(model_name="After")  # no commit here
         assert "After" in _page(client)
+
+
+def test_the_models_rows_follow_dr_geros_answer_and_the_mirror(
+    login_as: Any, sandbox: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = login_as(Role.VIEWER, token="drgero_sandbox_full")
+    model = sandbox.state.add_model("ws_main", name="Kept Rows Model")
+    first = _page(client, "/models/")
+    assert "Kept Rows Model" in first
+    assert _without_tokens(_page(client, "/models/")) == _without_tokens(first)
+    with sandbox.state.lock:  # Dr.Gero renames it: a new answer, new rows
+        sandbox.state.models[model["id"]]["name"] = "Renamed In Dr.Gero"
+    renamed = _page(client, "/models/")
+    assert "Renamed In Dr.Gero" in renamed and "Kept Rows Model" not in renamed
+    with django_capture_on_commit_callbacks(execute=True):  # its first run, in the mirror
+        record(1, model_id=model["id"], category="failed", status="FAILED")
+    assert "/runs/r1/" in _page(client, "/models/")
+    settings_off = _page(client, "/models/")
+    assert "\x00" not in settings_off
