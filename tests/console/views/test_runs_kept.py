@@ -166,9 +166,11 @@ def test_a_members_time_zone_is_kept_apart(login_as: Any) -> None:
 
 
 def test_hostile_text_in_a_run_cannot_pose_as_a_marker(login_as: Any) -> None:
-    record(1, model_name="<\x00t 0.0 boom> <\x00csrf>", error="<\x00t 1e9 x>")
+    # PostgreSQL's text holds no NUL, so there the marker's look-alike is all it can hold.
+    nul = "\x00" if connection.vendor == "sqlite" else ""
+    record(1, model_name=f"<{nul}t 0.0 boom> <{nul}csrf>", error=f"<{nul}t 1e9 x>")
     page = _page(login_as(Role.OPERATOR, token="drgero_sandbox_full"))
-    assert "&lt;\x00t 0.0 boom&gt; &lt;\x00csrf&gt;" in page
+    assert f"&lt;{nul}t 0.0 boom&gt; &lt;{nul}csrf&gt;" in page
     assert "boom" in page and "56 years ago" not in page
 
 
