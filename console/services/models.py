@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
 from django.core.cache import cache
@@ -37,6 +38,7 @@ SEARCH_BOUND = 500  # Dr.Gero has no search; at most this many models are fetche
 SEARCH_CACHE_SECONDS = 30
 
 # Threads for fetching a page's Dr.Gero calls side by side; each keeps its own pooled session.
+T = TypeVar("T")
 _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="drgero")
 
 
@@ -200,30 +202,37 @@ def _in_pool(client: DrGeroClient, fn: Any) -> Any:
     return fn(client.bound_to(pooled_session()))
 
 
-def model_detail(*, user: User, model_id: str) -> Outcome[ModelDetail]:
-    """The model and its leaderboards, fetched side by side.
+def model_detail(
+    *, user: User, model_id: str, meanwhile: Callable[[], T] | None = None
+) -> tuple[Outcome[ModelDetail], T | None]:
+    """The model and its leaderboards, fetched side by side, and what ``meanwhile`` returns:
+    the page's own reads (the mirror, the database), done on this thread while Dr.Gero
+    answers, so that the page takes about as long as the slower call and no longer.
 
-    The page takes about as long as the slower of the two calls. Only the model itself is
-    required; the leaderboards report their own problem on the page. Its runs come from the
-    mirror, which the worker keeps current.
+    Only the model itself is required; the leaderboards report their own problem on the page.
+    Its runs come from the mirror, which the worker keeps current.
     """
     got = member_client(user)
     if got.value is None:
-        return Outcome(problem=got.problem)
+        return Outcome(problem=got.problem), None
     client = got.value
-    # The leaderboards on a pool thread, the model on this one: one hand-over between
-    # threads instead of two, each of which cost a cold thread's wake-up.
-    boards = _pool.submit(_in_pool, client, lambda c: c.list_model_leaderboards(model_id))
+    futures = {
+        "model": _pool.submit(_in_pool, client, lambda c: c.get_model(model_id)),
+        "leaderboards": _pool.submit(
+            _in_pool, client, lambda c: c.list_model_leaderboards(model_id)
+        ),
+    }
+    extra = meanwhile() if meanwhile is not None else None
     results: dict[str, Outcome[Any]] = {}
-    for name, call in (("model", lambda: client.get_model(model_id)), ("boards", boards.result)):
+    for name, future in futures.items():
         try:
-            results[name] = Outcome(value=call())
+            results[name] = Outcome(value=future.result())
         except DrGeroError as exc:
             results[name] = Outcome(problem=explain(exc, what="model"))
     model = results["model"]
     if model.value is None:
-        return Outcome(problem=model.problem)
-    return Outcome(value=ModelDetail(model.value, results["boards"]))
+        return Outcome(problem=model.problem), extra
+    return Outcome(value=ModelDetail(model.value, results["leaderboards"])), extra
 
 
 def model_get(*, user: User, model_id: str) -> Outcome[Model]:

@@ -240,15 +240,29 @@ def _intent(value: str | None) -> uuid.UUID:
 @requires(Role.VIEWER)
 def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     able = abilities(request)
+
+    def mirror_reads(ident: str) -> dict[str, Any]:
+        """What the page reads from the console's own record of the model."""
+        return {
+            "runs": model_recent_runs(ident),
+            "freshness": mirror_freshness(ident),
+            "sync_state": model_sync_state(ident),
+        }
+
+    reads = None
     if able["has_token"]:
-        outcome = model_detail(user=request.user, model_id=model_id)
+        # Read while Dr.Gero answers, by the address's id.
+        outcome, reads = model_detail(
+            user=request.user, model_id=model_id, meanwhile=lambda: mirror_reads(model_id)
+        )
     else:
         outcome = model_detail_recorded(model_id=model_id)
     context = {"detail": outcome.value, "problem": outcome.problem, **able}
     if outcome.value is not None:
         model = outcome.value.model
-        context["runs"] = model_recent_runs(model.id)
-        context["freshness"] = mirror_freshness(model.id)
+        if reads is None or model.id != model_id:  # Dr.Gero's id is the one that counts
+            reads = mirror_reads(model.id)
+        context.update(reads)
         other = model.other_details()
         base = other.pop("base_model_id", None) or other.pop("baseModelId", None)
         # As words, never Python's values (None, True, dicts).
@@ -261,7 +275,6 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
             )
         context["creation_words"] = dict(CREATION_MODES).get(model.creation_mode or "", "")
         context["runs_url"] = reverse("console:model-runs", args=[model.id])
-        context["sync_state"] = model_sync_state(model.id)
         context["schedule_url"] = reverse("console:schedule", args=[model.id])
         context["schedule_sentence"] = schedule_sentence(
             model.name, ScheduleChoice.from_schedule(model.schedule)

@@ -95,7 +95,7 @@ def test_detail_fetches_its_two_calls_at_the_same_time(
         model_services, "member_client", lambda user: Outcome(value=BarrierClient(real))
     )
     model_id = new_model(sandbox, leaderboard_ids=[DOCUMENTED_LEADERBOARD_ID])["id"]
-    detail = model_detail(user=operator, model_id=model_id).value
+    detail = model_detail(user=operator, model_id=model_id)[0].value
     assert detail is not None
     assert detail.model.id == model_id and detail.leaderboards.value
 
@@ -103,7 +103,7 @@ def test_detail_fetches_its_two_calls_at_the_same_time(
 def test_detail_never_asks_dr_gero_for_runs(sandbox: SandboxServer, operator: Any) -> None:
     """A model's runs come from the mirror, which the worker keeps current."""
     model_id = new_model(sandbox)["id"]
-    detail = model_detail(user=operator, model_id=model_id).value
+    detail = model_detail(user=operator, model_id=model_id)[0].value
     assert detail is not None and detail.model.name == "Subject"
     assert sandbox.state.count("GET", r"/api/models/.*/fine-tune/runs") == 0
 
