@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import date
 from typing import Any, cast
 
@@ -10,6 +9,8 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from console.markup import conditional_escape
 
 
 def choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
@@ -53,14 +54,6 @@ def native_day() -> forms.DateInput:
     return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
-def _escape(value: Any) -> str:
-    """What ``conditional_escape`` returns, without its wrappers: a select's few hundred
-    options went through them one by one."""
-    if hasattr(value, "__html__"):
-        return str(value.__html__())
-    return html.escape(str(value))
-
-
 class Select(forms.Select):
     """A select whose options are built in Python.
 
@@ -92,12 +85,12 @@ class Select(forms.Select):
                 selected = (not has_selected or multiple) and str(sub_value) in values
                 has_selected |= selected
                 rows.append(
-                    f'<option value="{_escape(sub_value)}"{" selected" if selected else ""}>'
-                    f"{_escape(sub_label)}</option>"
+                    f'<option value="{conditional_escape(sub_value)}"'
+                    f"{' selected' if selected else ''}>{conditional_escape(sub_label)}</option>"
                 )
             html = "".join(rows)
             options.append(
-                f'<optgroup label="{_escape(group_name)}">{html}</optgroup>'
+                f'<optgroup label="{conditional_escape(group_name)}">{html}</optgroup>'
                 if group_name is not None
                 else html
             )
