@@ -30,6 +30,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from django.apps import apps
@@ -45,30 +46,20 @@ _TIME_MARK = re.compile("<\x00t ([0-9.eE+-]+) ([^>]*)>")
 log = logging.getLogger(__name__)
 
 
-class _StateQuery:
-    """``SELECT token`` of the one row, compiled once (console/selectors/compiled.py)."""
-
-    def __init__(self) -> None:
-        self._compiled: Any = None
-
-    def tuples(self) -> list[tuple[Any, ...]]:
-        if self._compiled is None:
-            from console.selectors.compiled import Compiled
-
-            state = _model()
-            self._compiled = Compiled(
-                state, lambda: state.objects.filter(pk=1).values_list("token"), str
-            )
-        found: list[tuple[Any, ...]] = self._compiled.tuples()
-        return found
-
-
 def _model() -> Any:
     """``console.models.MirrorState``, looked up by name: the models import this module."""
     return apps.get_model("console", "MirrorState")
 
 
-_STATE = _StateQuery()
+@cache
+def _state_query() -> Any:
+    """``SELECT token`` of the one row, compiled once (console/selectors/compiled.py)."""
+    from console.selectors.compiled import Compiled
+
+    state = _model()
+    return Compiled(state, lambda: state.objects.filter(pk=1).values_list("token"), str)
+
+
 _deferred: contextvars.ContextVar[bool] = contextvars.ContextVar("deferred_times", default=False)
 _kept: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
 _lock = threading.Lock()
@@ -79,13 +70,15 @@ def enabled() -> bool:
 
 
 def mirror_state() -> str | None:
-    """The runs mirror's current state, as its token (None when it cannot be read: then
-    nothing is kept or reused)."""
+    """The runs mirror's current state, as its token (None when kept fragments are off or the
+    state cannot be read: then nothing is kept or reused)."""
+    if not enabled():
+        return None
     try:
-        found = _STATE.tuples()
+        found = _state_query().tuples()
         if not found:
             _model().objects.get_or_create(pk=1, defaults={"token": uuid.uuid4().hex})
-            found = _STATE.tuples()
+            found = _state_query().tuples()
     except DatabaseError:
         log.warning("the runs mirror's state could not be read; the history is not kept")
         return None

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console.audit_words import value_words
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
-from console.fragments import Marked, enabled, fragment, mirror_state
+from console.fragments import Marked, fragment, mirror_state
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
@@ -127,7 +127,7 @@ def _model_rows(result: ModelsPage | None) -> tuple[str, dict[str, Any]]:
         latest = latest_runs([m.id for m in models])
         return Marked.of(model_rows(models, latest)), latest
 
-    state = mirror_state() if enabled() and result.answer else None
+    state = mirror_state() if result.answer else None
     key = ("models-rows", result.answer, timezone.get_current_timezone_name())
     rows, latest = fragment(key, render, state=state)
     return SafeString(rows.filled(csrf="", now=timezone.now(), relative=relative_from)), latest

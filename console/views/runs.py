@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from console.forms import RunFilterForm
-from console.fragments import CSRF_MARK, Marked, enabled, fragment, mirror_state
+from console.fragments import CSRF_MARK, Marked, fragment, mirror_state
 from console.htmx import HtmxHttpRequest, wants_partial
 from console.markup import escape
 from console.roles import Role, requires
@@ -115,7 +115,7 @@ def _history(request: HtmxHttpRequest, model_id: str | None) -> HttpResponse:
         "base_url": request.path,
         **abilities(request),
     }
-    serving = _Serving(mirror_state() if enabled() else None, escape(get_token(request)))
+    serving = _Serving(mirror_state(), escape(get_token(request)))
     table, active = _table(request, filters, context, serving, paused=paused)
     if polling:
         if not active or paused:
