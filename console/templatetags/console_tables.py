@@ -109,6 +109,15 @@ def model_rows(models: list[Any], latest: dict[str, Any] | None) -> SafeString:
     return mark_safe("\n".join(rows))  # noqa: S308  (every value escaped above)
 
 
+def _run_status_link(link: str, r: Any, *, error_chars: int | None = None) -> str:
+    """A run's status linked to its page, and its error beneath (cut at ``error_chars``)."""
+    status = f'<a href="{link}">{run_status(r.category, r.status)}</a>'
+    if r.error:
+        error = Truncator(r.error).chars(error_chars) if error_chars else r.error
+        status += f'<br><span class="muted">{escape(error)}</span>'
+    return status
+
+
 @register.simple_tag
 def recent_run_rows(runs: list[Any]) -> SafeString:
     """A model page's latest runs: the markup its template loop wrote, built in Python."""
@@ -117,9 +126,7 @@ def recent_run_rows(runs: list[Any]) -> SafeString:
     rows = []
     for r in runs:
         link = _link(page, r.run_id)
-        status = f'<a href="{link}">{run_status(r.category, r.status)}</a>'
-        if r.error:
-            status += f'<br><span class="muted">{escape(r.error)}</span>'
+        status = _run_status_link(link, r)
         if r.origin == "console":
             starter = escape(r.started_by_username or "—")
         else:
@@ -167,9 +174,7 @@ def run_rows(context: Any, runs: list[Any], *, show_model: bool, can_run: bool) 
     rows = []
     for r in runs:
         run_page = _link(page, r.run_id)
-        status = f'<a href="{run_page}">{run_status(r.category, r.status)}</a>'
-        if r.error:
-            status += f'<br><span class="muted">{escape(Truncator(r.error).chars(120))}</span>'
+        status = _run_status_link(run_page, r, error_chars=120)
         cells = [_cell("Status", status)]
         if show_model:
             link = _link(history, r.model_id)
