@@ -210,3 +210,26 @@ def test_page_numbers_leave_out_runs_of_pages() -> None:
 
     page = ModelsPage(models=[], page=10, total=1000, has_next=True)
     assert page.page_numbers == [1, "…", 7, 8, 9, 10, 11, 12, 13, "…", 20]
+
+
+def test_detail_sends_its_calls_before_the_pages_own_reads(
+    sandbox: SandboxServer, operator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page's reads wait until both calls are taken up: the later call's answer would
+    otherwise come as much later as the reads held the interpreter."""
+    order: list[str] = []
+    real = model_services._in_pool
+
+    def spy(client: Any, fn: Any, started: threading.Semaphore) -> Any:
+        order.append("call")
+        return real(client, fn, started)
+
+    monkeypatch.setattr(model_services, "_in_pool", spy)
+    model_id = new_model(sandbox)["id"]
+    for _ in range(5):
+        order.clear()
+        outcome, _ = model_detail(
+            user=operator, model_id=model_id, meanwhile=lambda: order.append("reads")
+        )
+        assert outcome.value is not None
+        assert order == ["call", "call", "reads"]
