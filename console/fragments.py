@@ -20,6 +20,8 @@ member may do, and kept for a minute at the most.
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import json
 import logging
 import re
 import threading
@@ -67,6 +69,18 @@ _lock = threading.Lock()
 
 def enabled() -> bool:
     return bool(getattr(settings, "CONSOLE_FRAGMENTS", False))
+
+
+# The ``state`` under which fragments rendered from Dr.Gero's answers alone are kept: their key
+# holds the answer itself (``answer_digest``), so no state of the console's own outdates them.
+ANSWERS = "drgero-answers"
+
+
+def answer_digest(raw: Any) -> bytes:
+    """A digest of one of Dr.Gero's answers as parsed (a mapping), for a fragment's key: equal
+    answers have equal digests, whatever the order of their keys."""
+    text = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def mirror_state() -> str | None:

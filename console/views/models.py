@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -17,7 +18,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console.audit_words import value_words
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
-from console.fragments import Marked, fragment, mirror_state
+from console.fragments import ANSWERS, Marked, answer_digest, fragment, mirror_state
+from console.fragments import enabled as fragments_enabled
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
@@ -32,9 +34,11 @@ from console.services.drgero import Outcome, Problem
 from console.services.models import (
     PAGE_SIZE,
     SEARCH_BOUND,
+    ModelDetail,
     ModelsPage,
     NameMismatchError,
     base_model_name,
+    base_model_names_kept,
     base_models_list,
     leaderboard_picker,
     model_create,
@@ -250,11 +254,16 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         }
 
     reads = None
+    kept_names = None
     if able["has_token"]:
+
+        def meanwhile() -> dict[str, Any]:
+            nonlocal kept_names
+            kept_names = base_model_names_kept(user=request.user)
+            return mirror_reads(model_id)
+
         # Read while Dr.Gero answers, by the address's id.
-        outcome, reads = model_detail(
-            user=request.user, model_id=model_id, meanwhile=lambda: mirror_reads(model_id)
-        )
+        outcome, reads = model_detail(user=request.user, model_id=model_id, meanwhile=meanwhile)
     else:
         outcome = model_detail_recorded(model_id=model_id)
     context = {"detail": outcome.value, "problem": outcome.problem, **able}
@@ -263,23 +272,65 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         if reads is None or model.id != model_id:  # Dr.Gero's id is the one that counts
             reads = mirror_reads(model.id)
         context.update(reads)
-        other = model.other_details()
-        base = other.pop("base_model_id", None) or other.pop("baseModelId", None)
-        # As words, never Python's values (None, True, dicts).
-        context["other"] = {k: value_words(v) for k, v in other.items()}
+        base = model.raw.get("base_model_id") or model.raw.get("baseModelId")
+        base_words = ""
         if isinstance(base, str) and base:
-            context["base_model"] = (
-                base_model_name(user=request.user, base_model_id=base)
+            base_words = (
+                base_model_name(user=request.user, base_model_id=base, kept=kept_names)
                 if able["has_token"]
                 else outcome.value.base_model_name or base
             )
-        context["creation_words"] = dict(CREATION_MODES).get(model.creation_mode or "", "")
-        context["runs_url"] = reverse("console:model-runs", args=[model.id])
-        context["schedule_url"] = reverse("console:schedule", args=[model.id])
-        context["schedule_sentence"] = schedule_sentence(
-            model.name, ScheduleChoice.from_schedule(model.schedule)
+        context["model_cards"], context["model_other"] = _model_cards(
+            outcome.value, base_words, is_operator=able["is_operator"]
         )
+        context["runs_url"] = reverse("console:model-runs", args=[model.id])
     return render(request, "console/model_detail.html", context, status=_status(outcome.problem))
+
+
+def _model_cards(detail: ModelDetail, base_words: str, *, is_operator: bool) -> tuple[str, str]:
+    """A model page's settings, schedule and leaderboards, and its other details: the same
+    answer from Dr.Gero, for the same role and display zone, gives the same cards, so they are
+    rendered once and kept (console.fragments); relative times are filled in for this request.
+    """
+    model = detail.model
+
+    def render() -> tuple[Marked, Marked]:
+        other = model.other_details()
+        other.pop("base_model_id", None)
+        other.pop("baseModelId", None)
+        context = {
+            "detail": detail,
+            "base_model": base_words,
+            "is_operator": is_operator,
+            # As words, never Python's values (None, True, dicts).
+            "other": {k: value_words(v) for k, v in other.items()},
+            "creation_words": dict(CREATION_MODES).get(model.creation_mode or "", ""),
+            "schedule_url": reverse("console:schedule", args=[model.id]),
+            "schedule_sentence": schedule_sentence(
+                model.name, ScheduleChoice.from_schedule(model.schedule)
+            ),
+        }
+        return (
+            Marked.of(render_to_string("console/model_detail.html#model-cards", context)),
+            Marked.of(render_to_string("console/model_detail.html#model-other", context)),
+        )
+
+    boards = detail.leaderboards
+    key = (
+        "model-cards",
+        answer_digest(model.raw),
+        tuple((b.id, b.name, b.description) for b in boards.value or ()),
+        boards.problem.message if boards.problem else None,
+        base_words,
+        is_operator,
+        timezone.get_current_timezone_name(),
+    )
+    cards, other = fragment(key, render, state=ANSWERS if fragments_enabled() else None)
+    now = timezone.now()
+    return (
+        SafeString(cards.filled(csrf="", now=now, relative=relative_from)),
+        SafeString(other.filled(csrf="", now=now, relative=relative_from)),
+    )
 
 
 @require_http_methods(["GET", "POST"])
