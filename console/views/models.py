@@ -246,12 +246,18 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
     able = abilities(request)
 
     def mirror_reads(ident: str) -> dict[str, Any]:
-        """What the page reads from the console's own record of the model."""
-        return {
+        """What the page reads from the console's own record of the model, and its latest
+        runs' card rendered from it."""
+        reads = {
+            "model_id": ident,
             "runs": model_recent_runs(ident),
             "freshness": mirror_freshness(ident),
             "sync_state": model_sync_state(ident),
+            "can_run": able["can_run"],
+            "runs_url": reverse("console:model-runs", args=[ident]),
         }
+        reads["model_runs"] = render_to_string("console/model_detail.html#model-runs", reads)
+        return reads
 
     reads = None
     kept_names = None
@@ -262,7 +268,7 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
             kept_names = base_model_names_kept(user=request.user)
             return mirror_reads(model_id)
 
-        # Read while Dr.Gero answers, by the address's id.
+        # Read, and the runs' card rendered, while Dr.Gero answers, by the address's id.
         outcome, reads = model_detail(user=request.user, model_id=model_id, meanwhile=meanwhile)
     else:
         outcome = model_detail_recorded(model_id=model_id)
@@ -283,7 +289,6 @@ def model_detail_view(request: HtmxHttpRequest, model_id: str) -> HttpResponse:
         context["model_cards"], context["model_other"] = _model_cards(
             outcome.value, base_words, is_operator=able["is_operator"]
         )
-        context["runs_url"] = reverse("console:model-runs", args=[model.id])
     return render(request, "console/model_detail.html", context, status=_status(outcome.problem))
 
 

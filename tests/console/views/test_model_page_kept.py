@@ -4,6 +4,7 @@ relative times filled in for each request, and the role's own wording."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,3 +132,35 @@ def test_an_answer_digest_ignores_key_order_only() -> None:
     assert answer_digest(one) == answer_digest(same)
     assert answer_digest(one) != answer_digest({**one, "name": "B"})
     assert answer_digest(one) != answer_digest({**one, "extra": {"x": 1, "y": [2, 1]}})
+
+
+def test_the_latest_runs_card_is_rendered_while_dr_gero_answers(
+    login_as: Any, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runs card reads only the console's record, so it is written while the calls are
+    out: each call here waits (two seconds at the most) for the card before it answers."""
+    from console.services import models as model_services
+    from console.views import models as model_views
+
+    model_id = _model(sandbox)
+    client = login_as(Role.OPERATOR, token=FULL)
+    card = threading.Event()
+    order: list[str] = []
+    real_render, real_call = model_views.render_to_string, model_services._in_pool
+
+    def render(name: str, *args: Any, **kwargs: Any) -> str:
+        if name.endswith("#model-runs"):
+            order.append("runs card")
+            card.set()
+        return real_render(name, *args, **kwargs)
+
+    def call(*args: Any) -> Any:
+        card.wait(timeout=2)
+        order.append("answer")
+        return real_call(*args)
+
+    monkeypatch.setattr(model_views, "render_to_string", render)
+    monkeypatch.setattr(model_services, "_in_pool", call)
+    body = _page(client, model_id)
+    assert order == ["runs card", "answer", "answer"]
+    assert "Latest runs" in body and "No runs yet." in body
