@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import threading
 from typing import Any
 
 import pytest
@@ -100,3 +102,33 @@ def test_a_run_end_told_while_the_queue_is_down_is_sent_by_the_watcher_later(
     monkeypatch.setattr(tasks.HUEY, "enqueue", unreachable)
     jobs.later(jobs.DELIVERIES_FLUSH)  # outside a transaction: handed over at once
     assert len(calls) == 1  # tried, failed quietly; deliveries never tried wait for the watcher
+
+
+def test_one_redis_client_serves_every_operation() -> None:
+    """Django builds a ``redis.Redis`` for each operation; the console's backend, one per pool."""
+    cache = DegradingRedisCache(dead_redis(), {})
+    client = cache._cache.get_client()
+    assert client is cache._cache.get_client(write=True) is cache._cache.get_client("k")
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs Redis (REDIS_URL), as CI runs")
+def test_the_shared_client_keeps_each_threads_values_apart() -> None:
+    cache = DegradingRedisCache(os.environ["REDIS_URL"], {"KEY_PREFIX": "test-one-client"})
+    problems: list[str] = []
+
+    def work(n: int) -> None:
+        for i in range(100):
+            cache.set(f"t{n}-{i}", (n, i), 30)
+            if cache.get(f"t{n}-{i}") != (n, i):
+                problems.append(f"t{n}-{i}")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert problems == []
+    assert cache.get_many([f"t3-{i}" for i in range(100)]) == {
+        f"t3-{i}": (3, i) for i in range(100)
+    }
+    cache.delete_many([f"t{n}-{i}" for n in range(8) for i in range(100)])
