@@ -117,7 +117,9 @@ def test_relative_times_are_those_of_each_request(
 ) -> None:
     model_id = _model(sandbox)
     client = login_as(Role.OPERATOR, token=FULL)
-    created = datetime.fromisoformat(sandbox.state.models[model_id]["created_at"])
+    # Both moments are in the past of the real clock, where the member's session is valid.
+    created = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
+    sandbox.state.models[model_id]["created_at"] = created.isoformat()
     soon, later = created + timedelta(minutes=3), created + timedelta(hours=5)
     first, second = _page(client, model_id, soon), _page(client, model_id, later)
     assert renders.count == 1
