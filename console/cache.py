@@ -63,12 +63,15 @@ class OneClientPerPool(RedisCacheClient):
     a ``redis.Redis`` may be shared between threads: each command takes a connection from the
     pool and gives it back."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, redis.Redis] = {}
+
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         pool = self._get_connection_pool(write)  # type: ignore[attr-defined]
-        clients: dict[int, Any] = self.__dict__.setdefault("_clients", {})
-        client = clients.get(id(pool))
+        client = self._clients.get(id(pool))
         if client is None:  # two threads may both build one; either serves
-            client = clients[id(pool)] = redis.Redis(connection_pool=pool)
+            client = self._clients[id(pool)] = redis.Redis(connection_pool=pool)
         return client
 
 

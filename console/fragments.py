@@ -71,9 +71,11 @@ def enabled() -> bool:
     return bool(getattr(settings, "CONSOLE_FRAGMENTS", False))
 
 
-# The ``state`` under which fragments rendered from Dr.Gero's answers alone are kept: their key
-# holds the answer itself (``answer_digest``), so no state of the console's own outdates them.
-ANSWERS = "drgero-answers"
+def answers_state() -> str | None:
+    """The ``state`` under which fragments rendered from Dr.Gero's answers alone are kept (None
+    when kept fragments are off): their key holds the answer itself (``answer_digest``), so no
+    state of the console's own outdates them."""
+    return "drgero-answers" if enabled() else None
 
 
 def answer_digest(raw: Any) -> bytes:

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from console.audit_words import value_words
 from console.forms import CREATION_MODES, DeleteModelForm, ModelForm
-from console.fragments import ANSWERS, Marked, answer_digest, fragment, mirror_state
-from console.fragments import enabled as fragments_enabled
+from console.fragments import Marked, answer_digest, answers_state, fragment, mirror_state
 from console.htmx import HtmxHttpRequest
 from console.roles import Role, has_role, requires
 from console.selectors.mirror import (
@@ -134,7 +133,13 @@ def _model_rows(result: ModelsPage | None) -> tuple[str, dict[str, Any]]:
     state = mirror_state() if result.answer else None
     key = ("models-rows", result.answer, timezone.get_current_timezone_name())
     rows, latest = fragment(key, render, state=state)
-    return SafeString(rows.filled(csrf="", now=timezone.now(), relative=relative_from)), latest
+    return _filled(rows), latest
+
+
+def _filled(kept: Marked) -> SafeString:
+    """A kept fragment with this request's relative times (the models' fragments hold no
+    form, so no CSRF token)."""
+    return SafeString(kept.filled(csrf="", now=timezone.now(), relative=relative_from))
 
 
 def _latest_poll(shown: list[str], latest: dict[str, Any]) -> str:
@@ -330,12 +335,8 @@ def _model_cards(detail: ModelDetail, base_words: str, *, is_operator: bool) -> 
         is_operator,
         timezone.get_current_timezone_name(),
     )
-    cards, other = fragment(key, render, state=ANSWERS if fragments_enabled() else None)
-    now = timezone.now()
-    return (
-        SafeString(cards.filled(csrf="", now=now, relative=relative_from)),
-        SafeString(other.filled(csrf="", now=now, relative=relative_from)),
-    )
+    cards, other = fragment(key, render, state=answers_state())
+    return _filled(cards), _filled(other)
 
 
 @require_http_methods(["GET", "POST"])
