@@ -36,6 +36,9 @@ def axe_problems(axe: Axe, page: Any, label: str) -> list[str]:
     results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
     return [
         f"{label}: axe {v['id']} {[n['target'] for n in v['nodes']][:3]}"
+        # What axe saw (the element and its reason), so that a failure seen once in CI can be
+        # understood from its log alone.
+        f" {[(n['html'][:160], n.get('failureSummary', '')[:300]) for n in v['nodes']][:3]}"
         for v in results.response["violations"]
     ]
 

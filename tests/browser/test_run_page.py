@@ -13,7 +13,7 @@ from console.roles import Role
 from console.services.runs import RunSettings, run_prepare, run_start
 from drgero_client.sandbox import SandboxServer
 from tests.browser.helpers import log_in, member
-from tests.browser.test_every_page import Checker
+from tests.browser.test_every_page import Checker, axe_problems
 from tests.console.worker import sweep
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -85,3 +85,28 @@ def test_the_run_page_in_every_state(page: Any, sandbox: SandboxServer, settings
     page.wait_for_url(re.compile(r"/runs/[^/]+/#run-status$"))
     assert RunRecord.objects.filter(model_name="Live Model").count() == 2
     assert check.problems == []
+
+
+def test_a_poll_under_way_leaves_the_page_readable(
+    page: Any, sandbox: SandboxServer, settings: Any
+) -> None:
+    """While the page's own poll is in flight its buttons keep their contrast (axe passes); a
+    person's own request still dims the buttons it holds."""
+    settings.CONSOLE_POLL_SECONDS = 1
+    op = member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    check = Checker(page)
+    log_in(page, "op")
+    active = start(sandbox, op, "Live Model")
+    held: list[Any] = []
+    page.route(re.compile(r"\?poll=1$"), lambda route: held.append(route))
+    page.goto(f"/runs/{active}/")
+    page.locator("#run-live.htmx-request").wait_for(state="attached")
+    copy = page.get_by_role("button", name="Copy run id")
+    assert copy.evaluate("b => getComputedStyle(b).opacity") == "1"
+    assert axe_problems(check.axe, page, "poll under way") == []
+    # A person's own request (here the sync form's) is what dims.
+    page.evaluate("document.querySelector('#run-live').classList.remove('htmx-request')")
+    page.evaluate("document.querySelector('#run-status').classList.add('htmx-request')")
+    assert copy.evaluate("b => getComputedStyle(b).opacity") == "0.7"
+    for route in held:
+        route.abort()
