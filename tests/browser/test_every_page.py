@@ -31,6 +31,25 @@ DELIBERATE_STATUS = re.compile(
 )
 
 
+def replaced_requests_left_out(errors: list[str]) -> list[str]:
+    """The console errors less htmx's log of a request it aborted on purpose.
+
+    ``hx-sync="this:replace"`` (the schedule's summary, the models search) aborts a request
+    still under way when a newer one starts, and htmx logs that abort as two console errors,
+    ``htmx:afterRequest, <target>`` and ``htmx:sendAbort, <target>``. Only that pair, for the
+    same target, is left out: an ``htmx:afterRequest`` that comes with a send error or a
+    timeout is still reported."""
+    aborted = {e.removeprefix("htmx:sendAbort") for e in errors if e.startswith("htmx:sendAbort")}
+    return [
+        e
+        for e in errors
+        if not (
+            e.startswith("htmx:sendAbort")
+            or (e.startswith("htmx:afterRequest") and e.removeprefix("htmx:afterRequest") in aborted)
+        )
+    ]
+
+
 def axe_problems(axe: Axe, page: Any, label: str) -> list[str]:
     """axe-core's WCAG 2.0/2.1/2.2 A and AA violations on the page as it is, one line each."""
     results = axe.run(page, options={"runOnly": {"type": "tag", "values": WCAG}})
@@ -57,7 +76,9 @@ class Checker:
         csp = page.evaluate("window.__csp || []")
         if csp:
             self.problems.append(f"{label}: CSP {csp}")
-        errors = [e for e in page.console_errors if not DELIBERATE_STATUS.match(e)]
+        errors = replaced_requests_left_out(
+            [e for e in page.console_errors if not DELIBERATE_STATUS.match(e)]
+        )
         if errors:
             self.problems.append(f"{label}: console {errors}")
         page.console_errors.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from console.roles import Role
 from drgero_client.sandbox import SandboxServer
 from tests.browser.helpers import WEEKLY, log_in, member, until
+from tests.browser.test_every_page import Checker
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -63,3 +65,37 @@ def test_choosing_a_cadence_turns_an_off_schedule_on(page: Any, sandbox: Sandbox
     assert on.is_checked()
     until(page, "document.querySelector('#schedule-summary').textContent.includes('Every month')")
     assert page.console_errors == []
+
+
+def test_a_replaced_summary_request_is_not_an_error(page: Any, sandbox: SandboxServer) -> None:
+    """A second change while the summary is still being asked for aborts the first request
+    (hx-sync replace); the page checks out clean and shows the latest summary, and the
+    checker still reports a real console error."""
+    member("op", Role.OPERATOR, token="drgero_sandbox_full")
+    model_id = sandbox.state.add_model(
+        "ws_main", name="Support Assistant", fine_tune_schedule=WEEKLY
+    )["id"]
+    check = Checker(page)
+    log_in(page, "op")
+    page.goto(f"/models/{model_id}/schedule/")
+    held: list[Any] = []
+
+    def hold_first(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # never answered: the next change replaces it
+
+    page.route(re.compile(r"/schedule/summary/"), hold_first)
+    page.get_by_label("Daily — Fine-tune once a day.").check()
+    page.locator("#schedule-summary.htmx-request, form .htmx-request").first.wait_for(
+        state="attached"
+    )
+    page.get_by_label("Weekly — Fine-tune once a week.").check()
+    until(page, "document.querySelector('#schedule-summary').textContent.includes('Every week')")
+    assert any(e.startswith("htmx:sendAbort") for e in page.console_errors)
+    check("schedule, summary replaced")
+    assert check.problems == []
+    page.evaluate("console.error('a real script error')")
+    check("schedule, real error")
+    assert check.problems == ["schedule, real error: console ['a real script error']"]
