@@ -180,8 +180,14 @@ def notices_unread(user: User) -> int:
 
 def notices_take(user: User, *, limit: int = 5) -> tuple[list[Notice], int]:
     """The member's notices not shown yet, marked seen (each is shown once, on their next
-    page), and how many of theirs are unread (they stay so until read in the inbox)."""
-    waiting, unread = notices_state(user)
+    page), and how many of theirs are unread (they stay so until read in the inbox).
+
+    The state read with the member for this request (console.signin.backends) is used, once,
+    instead of asking again."""
+    carried = getattr(user, "_console_notices", None)
+    if carried is not None:
+        del user._console_notices  # type: ignore[attr-defined]  # read as the request began
+    waiting, unread = carried if carried is not None else notices_state(user)
     if not waiting:
         return [], unread
     notices = list(

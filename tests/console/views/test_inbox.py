@@ -122,3 +122,56 @@ def test_a_title_names_the_model_and_the_end(login_as: Any) -> None:
     gone = notice(member.user, "y", run=a_run("r2", category="gone"), kind="run_gone")
     assert notice_title(gone) == "Billing Helper: run no longer in Dr.Gero"
     assert notice_title(notice(member.user, "z", kind="sync_done")) == ""
+
+
+def _notice_queries(queries: list[dict[str, Any]]) -> list[str]:
+    table = Notice._meta.db_table
+    return [q["sql"] for q in queries if table in q["sql"]]
+
+
+def test_a_page_reads_the_notices_state_with_the_member(login_as: Any) -> None:
+    """The header's count and the waiting toast come from the query that reads the member:
+    a page with nothing waiting asks nothing more of the notices."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    member = login_as(Role.VIEWER)
+    notice(member.user, "Read long ago.", read_at=timezone.now(), seen_at=timezone.now())
+    notice(member.user, "Shown, not read.", seen_at=timezone.now())
+    with CaptureQueriesContext(connection) as seen:
+        body = member.get("/account/password/").content.decode()
+    asked = _notice_queries(seen.captured_queries)
+    assert len(asked) == 1 and "console_unread" in asked[0]
+    assert 'aria-label="Inbox, 1 unread"' in body
+    assert "Shown, not read." not in body  # shown once already
+
+    notice(member.user, "Waiting to be shown.")
+    with CaptureQueriesContext(connection) as seen:
+        body = member.get("/account/password/").content.decode()
+    assert "Waiting to be shown." in body
+    assert 'aria-label="Inbox, 2 unread"' in body
+    # The member's query, then the waiting notices fetched and marked shown.
+    assert len(_notice_queries(seen.captured_queries)) == 3
+    body = member.get("/account/password/").content.decode()
+    assert "Waiting to be shown." not in body
+
+
+def test_the_state_read_with_the_member_is_used_once(login_as: Any) -> None:
+    """Anything later in the request that asks again gets the database's answer, not the state
+    read as the request began."""
+    from django.contrib.auth import get_user_model
+
+    from console.services.notices import notices_take
+    from console.signin.backends import MemberBackend
+
+    member = login_as(Role.VIEWER)
+    notice(member.user, "Waiting.")
+    user = MemberBackend().get_user(member.user.pk)
+    assert user._console_notices == (True, 1)
+    taken, unread = notices_take(user)
+    assert [n.text for n in taken] == ["Waiting."] and unread == 1
+    Notice.objects.update(read_at=timezone.now())  # read in another tab
+    assert notices_take(user) == ([], 0)  # asked again: the database's answer
+    other = get_user_model().objects.create_user("someone-else")
+    notice(other, "Not yours.")
+    assert MemberBackend().get_user(member.user.pk)._console_notices == (False, 0)
