@@ -29,7 +29,8 @@ def console(request: HttpRequest) -> dict[str, object]:
     return {
         # Counted by NoticesMiddleware on every GET; a POST's page asks only if it shows it.
         "inbox_unread": unread if unread is not None or not signed_in else _unread(user),
-        "nav_items": navigation(request, role) if signed_in else [],
+        # Read only when the member's header is built, not when it is kept (console_layout).
+        "nav_items": SimpleLazyObject(lambda: navigation(request, role)) if signed_in else [],
         "my_role": role,
         # Read only by a page that shows a "needs the … role" note or a refusal.
         "team_admins": SimpleLazyObject(admin_names),

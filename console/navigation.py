@@ -32,7 +32,7 @@ class NavItem:
 
 
 @cache
-def _links() -> tuple[tuple[str, str, Role], ...]:
+def links() -> tuple[tuple[str, str, Role], ...]:
     """The links' URLs, reversed once per process (every page asked for all six)."""
     found = []
     for name, label, needed in NAV:
@@ -46,13 +46,13 @@ def _links() -> tuple[tuple[str, str, Role], ...]:
 @receiver(setting_changed)
 def _forget(**kwargs: Any) -> None:
     """A test that changes the URLs gets the links reversed anew."""
-    _links.cache_clear()
+    links.cache_clear()
 
 
 def navigation(request: HttpRequest, role: Role | None) -> list[NavItem]:
     path = request.path
     return [
         NavItem(url, label, path.startswith(url))
-        for url, label, needed in _links()
+        for url, label, needed in links()
         if role is not None and role >= needed
     ]

@@ -20,7 +20,9 @@ from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django_htmx.jinja import htmx_script
 
-from console.markup import format_html, format_html_join
+from console.fragments import CSRF_MARK
+from console.markup import escape, format_html, format_html_join
+from console.navigation import links as navigation_links
 
 register = template.Library()
 
@@ -30,6 +32,7 @@ def _forget(**kwargs: Any) -> None:
     """A test that changes the static storage or the URLs gets the layout built anew."""
     _assets.cache_clear()
     _links.cache_clear()
+    _HEADERS.clear()
 
 
 @cache
@@ -58,6 +61,13 @@ def _links() -> dict[str, str]:
     return {name: reverse(f"console:{name}") for name in names}
 
 
+# Each member's header as last built, per process: the same member, role, inbox count and
+# current page give the same markup, with the CSRF token left as a marker (console.fragments)
+# and filled in per request. Emptied when full; a changed name, role or count is a new key.
+_HEADERS: dict[tuple[Any, ...], str] = {}
+HEADERS_KEPT = 2048
+
+
 @register.simple_tag(takes_context=True)
 def site_header(context: Any) -> SafeString:
     """The header's navigation and the member's corner: who and in what role, the inbox and
@@ -65,6 +75,28 @@ def site_header(context: Any) -> SafeString:
     user = context.get("user")
     if user is None or not user.is_authenticated:
         return mark_safe("")
+    role = context.get("my_role")
+    # A count, or a lazy one (a POST's page asks only if it shows it): read as its text.
+    unread = int(str(context.get("inbox_unread") or 0))
+    request = context["request"]
+    path = request.path
+    key = (
+        user.pk,
+        user.get_username(),
+        role,
+        unread,
+        tuple(url for url, _, _ in navigation_links() if path.startswith(url)),
+    )
+    kept = _HEADERS.get(key)
+    if kept is None:
+        if len(_HEADERS) >= HEADERS_KEPT:
+            _HEADERS.clear()
+        kept = _HEADERS[key] = _site_header(context, user, role, unread)
+    token = context.get("csrf_token") or get_token(request)
+    return mark_safe(kept.replace(CSRF_MARK, escape(str(token))))  # noqa: S308  (escaped when built)
+
+
+def _site_header(context: Any, user: Any, role: Any, unread: int) -> str:
     links = _links()
     nav = format_html_join(
         "\n",
@@ -74,9 +106,6 @@ def site_header(context: Any) -> SafeString:
             for item in context.get("nav_items", ())
         ),
     )
-    role = context.get("my_role")
-    # A count, or a lazy one (a POST's page asks only if it shows it): read as its text.
-    unread = int(str(context.get("inbox_unread") or 0))
     count = format_html(' aria-label="Inbox, {} unread"', unread) if unread else mark_safe("")
     badge = format_html(
         '<span class="badge" id="inbox-count"{} aria-hidden="true">{}</span>',
@@ -95,7 +124,7 @@ def site_header(context: Any) -> SafeString:
         "      </form>",
         nav,
         links["logout"],
-        context.get("csrf_token") or get_token(context["request"]),
+        mark_safe(CSRF_MARK),
         user.get_username(),
         role.label if role else "no role yet",
         links["inbox"],
