@@ -39,14 +39,12 @@ def replaced_requests_left_out(errors: list[str]) -> list[str]:
     ``htmx:afterRequest, <target>`` and ``htmx:sendAbort, <target>``. Only that pair, for the
     same target, is left out: an ``htmx:afterRequest`` that comes with a send error or a
     timeout is still reported."""
-    aborted = {e.removeprefix("htmx:sendAbort") for e in errors if e.startswith("htmx:sendAbort")}
+    abort, after = "htmx:sendAbort", "htmx:afterRequest"
+    aborted = {e.removeprefix(abort) for e in errors if e.startswith(abort)}
     return [
         e
         for e in errors
-        if not (
-            e.startswith("htmx:sendAbort")
-            or (e.startswith("htmx:afterRequest") and e.removeprefix("htmx:afterRequest") in aborted)
-        )
+        if not (e.startswith(abort) or (e.startswith(after) and e.removeprefix(after) in aborted))
     ]
 
 

@@ -68,7 +68,7 @@ def test_the_current_page_role_name_and_count_each_get_their_own(login_as: Any) 
 
     member.user.groups.set([Group.objects.get(name="Admin")])
     promoted = header(member)
-    assert "whoami__role\">Admin" in promoted and ">Team<" in promoted
+    assert 'whoami__role">Admin' in promoted and ">Team<" in promoted
 
     member.user.username = "renamed-member"
     member.user.save()
