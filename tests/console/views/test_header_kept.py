@@ -91,12 +91,19 @@ def test_another_member_never_gets_a_kept_header(login_as: Any) -> None:
 
 
 def test_a_hostile_name_is_escaped_and_cannot_pose_as_the_token(login_as: Any) -> None:
+    from django.db import connection
+
+    from console.fragments import CSRF_MARK
+
+    # The marker itself where the database can hold it (PostgreSQL refuses NUL in text).
+    mark = CSRF_MARK if connection.vendor == "sqlite" else CSRF_MARK.replace("\x00", "")
     member = login_as(Role.VIEWER, username="x")
-    member.user.username = '<b>"name"</b>\x00csrf>'
+    member.user.username = '<b>"name"</b>' + mark
     member.user.save()
     header(member)
     kept = header(member)
-    assert "&lt;b&gt;&quot;name&quot;&lt;/b&gt;\x00csrf&gt;" in kept  # left as it is, escaped
+    escaped = mark.replace("<", "&lt;").replace(">", "&gt;")
+    assert "&lt;b&gt;&quot;name&quot;&lt;/b&gt;" + escaped in kept  # left as it is, escaped
     assert "<b>" not in kept
     assert kept.count(token_of(kept)) == 1
 
