@@ -32,7 +32,7 @@ class NavItem:
 
 
 @cache
-def links() -> tuple[tuple[str, str, Role], ...]:
+def _links() -> tuple[tuple[str, str, Role], ...]:
     """The links' URLs, reversed once per process (every page asked for all six)."""
     found = []
     for name, label, needed in NAV:
@@ -46,13 +46,18 @@ def links() -> tuple[tuple[str, str, Role], ...]:
 @receiver(setting_changed)
 def _forget(**kwargs: Any) -> None:
     """A test that changes the URLs gets the links reversed anew."""
-    links.cache_clear()
+    _links.cache_clear()
+
+
+def current(path: str) -> tuple[str, ...]:
+    """The links the page at ``path`` is under: each is marked as the current page."""
+    return tuple(url for url, _, _ in _links() if path.startswith(url))
 
 
 def navigation(request: HttpRequest, role: Role | None) -> list[NavItem]:
-    path = request.path
+    here = current(request.path)
     return [
-        NavItem(url, label, path.startswith(url))
-        for url, label, needed in links()
+        NavItem(url, label, url in here)
+        for url, label, needed in _links()
         if role is not None and role >= needed
     ]

@@ -22,7 +22,7 @@ from django_htmx.jinja import htmx_script
 
 from console.fragments import CSRF_MARK
 from console.markup import escape, format_html, format_html_join
-from console.navigation import links as navigation_links
+from console.navigation import current
 
 register = template.Library()
 
@@ -79,14 +79,7 @@ def site_header(context: Any) -> SafeString:
     # A count, or a lazy one (a POST's page asks only if it shows it): read as its text.
     unread = int(str(context.get("inbox_unread") or 0))
     request = context["request"]
-    path = request.path
-    key = (
-        user.pk,
-        user.get_username(),
-        role,
-        unread,
-        tuple(url for url, _, _ in navigation_links() if path.startswith(url)),
-    )
+    key = (user.pk, user.get_username(), role, unread, current(request.path))
     kept = _HEADERS.get(key)
     if kept is None:
         if len(_HEADERS) >= HEADERS_KEPT:
