@@ -14,6 +14,7 @@ from django.utils import timezone
 from console.models import Notice
 from console.roles import Role
 from console.templatetags import console_layout
+from tests.console.views.test_runs_kept import CSRF_FIELD, _without_tokens
 
 pytestmark = pytest.mark.django_db
 
@@ -32,13 +33,9 @@ def fresh(client: Any, path: str = "/account/password/") -> str:
 
 
 def token_of(markup: str) -> str:
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', markup)
-    assert found is not None
+    found = CSRF_FIELD.search(markup)
+    assert found is not None and found.group(1)
     return found.group(1)
-
-
-def without_token(markup: str) -> str:
-    return markup.replace(token_of(markup), "TOKEN")
 
 
 def test_a_kept_header_is_the_fresh_one_with_this_requests_token(login_as: Any) -> None:
@@ -46,7 +43,7 @@ def test_a_kept_header_is_the_fresh_one_with_this_requests_token(login_as: Any) 
     first = fresh(member)
     kept = header(member)
     assert len(console_layout._HEADERS) == 1
-    assert without_token(kept) == without_token(first)
+    assert _without_tokens(kept) == _without_tokens(first)
     assert "operator-member" in kept and 'aria-current="page"' not in kept
     # Each response masks the token anew, and the one the page carries is accepted.
     assert token_of(kept) != token_of(first)
@@ -61,7 +58,7 @@ def test_a_kept_header_is_the_fresh_one_with_this_requests_token(login_as: Any) 
 def test_the_current_page_role_name_and_count_each_get_their_own(login_as: Any) -> None:
     member = login_as(Role.VIEWER)
     models = header(member, "/models/")
-    assert without_token(models) == without_token(fresh(member, "/models/"))
+    assert _without_tokens(models) == _without_tokens(fresh(member, "/models/"))
     assert '<a href="/models/" aria-current="page">' in models
     assert '<a href="/runs/" aria-current="page">' in header(member, "/runs/")
     assert "Team" not in header(member)
