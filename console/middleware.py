@@ -83,6 +83,12 @@ class SlidingSessionMiddleware:
 
     Django's SESSION_SAVE_EVERY_REQUEST would write the session row on every request; this
     refreshes the expiry only when it is more than a minute old, so a busy page costs no write.
+
+    The CSRF cookie follows the same minute. Django sets it again on every page that shows a
+    token, with the value the browser already holds, only to push its expiry (a year) on; a
+    signed-in member's is pushed on with their session, at most once a minute. A new or
+    rotated secret (a first visit, a sign-in) is always set. Placed after CsrfViewMiddleware,
+    so that this runs before that middleware writes the cookie.
     """
 
     REFRESH_AFTER = 60
@@ -93,12 +99,20 @@ class SlidingSessionMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         session = getattr(request, "session", None)
-        if getattr(request, "console_background", False):
-            return response  # a page's own timer asking for notices is not activity
-        if session is not None and not session.is_empty():
-            now = int(time.time())
-            if now - session.get("_console_seen", 0) > self.REFRESH_AFTER:
-                session["_console_seen"] = now  # saving moves the expiry SESSION_COOKIE_AGE on
+        if session is None or session.is_empty():
+            return response
+        now = int(time.time())
+        if now - session.get("_console_seen", 0) <= self.REFRESH_AFTER:
+            meta = request.META
+            if (
+                meta.get("CSRF_COOKIE_NEEDS_UPDATE")
+                and not settings.CSRF_USE_SESSIONS
+                and request.COOKIES.get(settings.CSRF_COOKIE_NAME) == meta.get("CSRF_COOKIE")
+            ):
+                meta["CSRF_COOKIE_NEEDS_UPDATE"] = False  # the browser holds this very cookie
+        elif not getattr(request, "console_background", False):
+            # A page's own timer asking for notices is not activity.
+            session["_console_seen"] = now  # saving moves the expiry SESSION_COOKIE_AGE on
         return response
 
 

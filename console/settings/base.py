@@ -134,9 +134,10 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "console.middleware.SlidingSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # After CsrfViewMiddleware: it tells that middleware when the CSRF cookie need not be sent.
+    "console.middleware.SlidingSessionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "console.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

@@ -269,3 +269,46 @@ def test_make_run_serves_without_the_nagle_stall(monkeypatch: Any) -> None:
     )
     console_run.serve(8765)
     assert seen == [(("runserver", "127.0.0.1:8765"), {"use_reloader": False}, True)]
+
+
+@pytest.mark.django_db
+def test_the_csrf_cookie_is_renewed_with_the_session_not_on_every_page(make_member) -> None:  # type: ignore[no-untyped-def]
+    """Django sets the CSRF cookie again on every page that shows a token, to push its expiry
+    on; a signed-in member's is pushed on with the session, once a minute (SlidingSession)."""
+    user = make_member("viewer", Role.VIEWER)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    first = client.get("/account/password/")
+    secret = first.cookies["csrftoken"].value  # a browser without one gets one at once
+    again = client.get("/account/password/")
+    assert "csrftoken" not in again.cookies  # it holds this very cookie, seen within a minute
+    # The page's token still passes the check: a wrong current password is a form error, not
+    # a 403.
+    token = again.content.decode().split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    posted = client.post(
+        "/account/password/",
+        {"csrfmiddlewaretoken": token, "old_password": "wrong", "new_password1": "x"},
+    )
+    assert posted.status_code == 200
+    assert b"Your old password was entered incorrectly" in posted.content
+    session = client.session
+    session["_console_seen"] -= 120
+    session.save()
+    later = client.get("/account/password/")
+    assert later.cookies["csrftoken"].value == secret  # the same secret, its expiry pushed on
+    assert int(later.cookies["csrftoken"]["max-age"]) > 300 * 24 * 3600
+    # A browser that lost the cookie, or holds a malformed one, gets a new one on the next page.
+    for held in (None, "not-a-secret"):
+        if held is None:
+            del client.cookies["csrftoken"]
+        else:
+            client.cookies["csrftoken"] = held
+        fresh = client.get("/account/password/")
+        assert fresh.cookies["csrftoken"].value not in ("", held, None)
+
+
+@pytest.mark.django_db
+def test_a_visitor_without_a_session_gets_the_csrf_cookie_on_every_page() -> None:
+    client = Client()
+    assert client.get("/login/").cookies["csrftoken"].value
+    assert client.get("/login/").cookies["csrftoken"].value  # Django's own rule, unchanged
