@@ -5,6 +5,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
+from console.csrf import PageToken
 from console.middleware import MEMBER_THEME
 from console.navigation import navigation
 from console.roles import role_of
@@ -27,6 +28,8 @@ def console(request: HttpRequest) -> dict[str, object]:
     theme = session.get(MEMBER_THEME, "system") if signed_in and session is not None else ""
     unread = getattr(request, "console_unread", None)
     return {
+        # Django's csrf context processor's value, drawn the same way faster (console.csrf).
+        "csrf_token": PageToken(request),
         # Counted by NoticesMiddleware on every GET; a POST's page asks only if it shows it.
         "inbox_unread": unread if unread is not None or not signed_in else _unread(user),
         # Read only when the member's header is built, not when it is kept (console_layout).

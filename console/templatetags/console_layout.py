@@ -14,12 +14,12 @@ from typing import Any
 from django import template
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 from django_htmx.jinja import htmx_script
 
+from console.csrf import get_token
 from console.fragments import CSRF_MARK
 from console.markup import escape, format_html, format_html_join
 from console.navigation import current
