@@ -21,7 +21,7 @@ import copy
 from typing import Any
 
 from django.template import Context, Template
-from django.template.base import Node, NodeList, TextNode
+from django.template.base import FilterExpression, Node, NodeList, TextNode
 from django.template.loader_tags import BlockNode, ExtendsNode
 from django.template.loaders import cached
 from django.utils.safestring import SafeString
@@ -95,9 +95,11 @@ class Loader(cached.Loader):
         if extends is None:
             return page
         name = extends.parent_name
-        if name.filters or not isinstance(name.var, str) or "block.super" in page.source:
+        if not isinstance(name, FilterExpression) or name.filters or "block.super" in page.source:
             return page
-        layout = super().get_template(name.var, skip=[page.origin])
+        if not isinstance(parent := name.var, str):
+            return page  # a variable's value, known only when rendered
+        layout = super().get_template(parent, skip=[page.origin])
         if layout.nodelist.get_nodes_by_type(ExtendsNode):
             return page  # more than one level
         try:
