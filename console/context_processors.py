@@ -1,6 +1,8 @@
 """Values every template can use: the navigation, who you are, and the display time zone."""
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.messages import get_messages
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -28,6 +30,12 @@ def console(request: HttpRequest) -> dict[str, object]:
     theme = session.get(MEMBER_THEME, "system") if signed_in and session is not None else ""
     unread = getattr(request, "console_unread", None)
     return {
+        # What Django's request, auth and messages processors gave, from this one: each is a
+        # call and a merge on every render. ``perms`` and ``DEFAULT_MESSAGE_LEVELS``, which no
+        # template reads, are left out.
+        "request": request,
+        "user": user if user is not None else AnonymousUser(),
+        "messages": get_messages(request),
         # Django's csrf context processor's value, drawn the same way faster (console.csrf).
         "csrf_token": PageToken(request),
         # Counted by NoticesMiddleware on every GET; a POST's page asks only if it shows it.

@@ -176,12 +176,9 @@ TEMPLATES = [
                 )
             ],
             "builtins": ["template_partials.templatetags.partials"],
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "console.context_processors.console",
-            ],
+            # Also what Django's request, auth and messages processors give (the csrf one is
+            # Django's own, always first).
+            "context_processors": ["console.context_processors.console"],
         },
     }
 ]
