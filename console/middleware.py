@@ -151,6 +151,8 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
 CSP_ASKS = tuple(
     f"_csp_{what}{ro}" for what in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
 )
+# django-csp's decorators set them on the response object itself: one look at its attributes.
+_CSP_ASKS = frozenset(CSP_ASKS)
 
 
 @cache
@@ -185,8 +187,8 @@ class PolicyMiddleware(CSPMiddleware):
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:  # type: ignore[override]
-        if getattr(request, "_csp_nonce", None) is not None or any(
-            hasattr(response, name) for name in CSP_ASKS
+        if getattr(request, "_csp_nonce", None) is not None or not _CSP_ASKS.isdisjoint(
+            vars(response)
         ):
             return super().process_response(request, response)  # type: ignore[return-value]
         if response.status_code in (404, 500) and settings.DEBUG:
@@ -213,7 +215,10 @@ class PageHeadersMiddleware:
         response = self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            patch_cache_control(response, private=True, no_store=True)
+            if "Cache-Control" in response:
+                patch_cache_control(response, private=True, no_store=True)
+            else:
+                response["Cache-Control"] = "private, no-store"  # what patching nothing gives
         if response.get("Content-Type", "").startswith("text/html"):
             patch_vary_headers(response, ("HX-Request",))
         return response

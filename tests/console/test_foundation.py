@@ -312,3 +312,26 @@ def test_a_visitor_without_a_session_gets_the_csrf_cookie_on_every_page() -> Non
     client = Client()
     assert client.get("/login/").cookies["csrftoken"].value
     assert client.get("/login/").cookies["csrftoken"].value  # Django's own rule, unchanged
+
+
+@pytest.mark.parametrize(
+    ("own", "expected"),
+    [
+        (None, {"private", "no-store"}),
+        ("public, max-age=60", {"private", "no-store", "max-age=60"}),  # public gives way
+    ],
+)
+def test_a_signed_in_answer_is_made_private_whatever_it_said(own: Any, expected: set[str]) -> None:
+    from django.contrib.auth.models import User
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from console.middleware import PageHeadersMiddleware
+
+    answer = HttpResponse("x")
+    if own:
+        answer["Cache-Control"] = own
+    request = RequestFactory().get("/")
+    request.user = User(username="member")
+    response = PageHeadersMiddleware(lambda r: answer)(request)
+    assert {part.strip() for part in response["Cache-Control"].split(",")} == expected
