@@ -138,7 +138,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     # After CsrfViewMiddleware: it tells that middleware when the CSRF cookie need not be sent.
     "console.middleware.SlidingSessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's AuthenticationMiddleware, the member read at once (not behind a lazy wrapper).
+    "console.middleware.MemberMiddleware",
     "console.middleware.HtmxLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "console.middleware.MemberTimeZoneMiddleware",

@@ -335,3 +335,30 @@ def test_a_signed_in_answer_is_made_private_whatever_it_said(own: Any, expected:
     request.user = User(username="member")
     response = PageHeadersMiddleware(lambda r: answer)(request)
     assert {part.strip() for part in response["Cache-Control"].split(",")} == expected
+
+
+@pytest.mark.django_db
+def test_the_member_is_read_once_and_not_behind_a_lazy_wrapper(make_member) -> None:  # type: ignore[no-untyped-def]
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.db import connection
+    from django.test import RequestFactory
+    from django.test.utils import CaptureQueriesContext
+
+    from console.middleware import MemberMiddleware
+
+    member = make_member("viewer", Role.VIEWER)
+    client = Client()
+    client.force_login(member)
+    for cookies, expected in ((client.cookies, get_user_model()), ({}, AnonymousUser)):
+        request = RequestFactory().get("/")
+        request.COOKIES.update({k: v.value for k, v in cookies.items()})
+        SessionMiddleware(lambda r: None).process_request(request)
+        with CaptureQueriesContext(connection) as read:
+            MemberMiddleware(lambda r: None).process_request(request)
+            assert type(request.user) is expected  # the member itself, no proxy in between
+            assert request.user.is_authenticated == (expected is not AnonymousUser)
+            assert request.user.pk == (member.pk if cookies else None)
+        assert len(read) <= 2  # the session and the member (with its role), read once
+        assert request._cached_user is request.user  # kept as Django's lazy one keeps it
