@@ -38,6 +38,14 @@ def password_help() -> str:
 def _forget_password_help(**kwargs: Any) -> None:
     if kwargs.get("setting") == "AUTH_PASSWORD_VALIDATORS":
         password_help.cache_clear()
+        _SHOWN_EMPTY.clear()
+
+
+# The empty password forms, as the pages that only show them (a GET) need them: built once
+# per process. Building one deep-copies its three fields, the largest part of the password
+# page's own time (docs/benchmarks.md, "Fifth push"); its markup is kept already
+# (console_tags.form_fields). Shown only: a page that takes input builds its own form.
+_SHOWN_EMPTY: dict[type, Any] = {}
 
 
 class PasswordHelpMixin:
@@ -49,6 +57,15 @@ class PasswordHelpMixin:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["new_password1"].help_text = password_help()
+
+    @classmethod
+    def shown_empty(cls) -> Any:
+        """The empty form, to show: the same object for everyone, never bound, holding no
+        member (``user`` is None)."""
+        form = _SHOWN_EMPTY.get(cls)
+        if form is None:
+            form = _SHOWN_EMPTY[cls] = cls(None)
+        return form
 
 
 class PasswordChangeForm(PasswordHelpMixin, auth_forms.PasswordChangeForm):

@@ -97,6 +97,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Your password was changed.")
             return HttpResponseRedirect(reverse("console:password-change"))
     else:
-        form = PasswordChangeForm(request.user)
+        form = PasswordChangeForm.shown_empty()  # the same empty fields for everyone
     context = {"form": form, "title": "Password change"}
     return TemplateResponse(request, "registration/password_change.html", context)

@@ -98,3 +98,18 @@ def test_the_password_page_needs_a_signed_in_member_and_a_csrf_token(login_as: A
     )
     assert refused.status_code == 403
     assert login_as(Role.VIEWER, username="another").put("/account/password/").status_code == 405
+
+
+@pytest.mark.django_db
+def test_the_empty_form_is_built_once_and_never_holds_a_member_or_input(login_as: Any) -> None:
+    client = login_as(Role.VIEWER)
+    shown = client.get("/account/password/").context["form"]
+    assert client.get("/account/password/").context["form"] is shown  # built once
+    assert shown.user is None and not shown.is_bound
+    other = login_as(Role.ADMIN, username="another")
+    assert other.get("/account/password/").context["form"] is shown  # the same for everyone
+    refused = client.post(
+        "/account/password/", {"old_password": "wrong", "new_password1": "x"}
+    ).context["form"]
+    assert refused is not shown and refused.is_bound and refused.user == client.user
+    assert not shown.is_bound and not shown.errors  # the POST's input never reached it
