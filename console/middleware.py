@@ -169,11 +169,10 @@ class HtmxLoginRequiredMiddleware(LoginRequiredMiddleware):
 
 
 # What a view or a template may ask of django-csp for one response: its own policy, an exemption.
-CSP_ASKS = tuple(
+# django-csp's decorators set them on the response object itself: one look at its attributes.
+CSP_ASKS = frozenset(
     f"_csp_{what}{ro}" for what in ("config", "update", "replace", "exempt") for ro in ("", "_ro")
 )
-# django-csp's decorators set them on the response object itself: one look at its attributes.
-_CSP_ASKS = frozenset(CSP_ASKS)
 
 
 @cache
@@ -208,7 +207,7 @@ class PolicyMiddleware(CSPMiddleware):
     """
 
     def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:  # type: ignore[override]
-        if getattr(request, "_csp_nonce", None) is not None or not _CSP_ASKS.isdisjoint(
+        if getattr(request, "_csp_nonce", None) is not None or not CSP_ASKS.isdisjoint(
             vars(response)
         ):
             return super().process_response(request, response)  # type: ignore[return-value]

@@ -66,7 +66,6 @@ def _joined_nodes(nodelist: NodeList, blocks: dict[str, BlockNode]) -> NodeList:
         elif node.get_nodes_by_type(BlockNode):
             raise NotJoined  # a block inside another tag ({% if %}, {% for %}, …)
         joined.append(node)
-        joined.contains_nontext = joined.contains_nontext or not isinstance(node, TextNode)
     return joined
 
 
@@ -75,7 +74,7 @@ class Loader(cached.Loader):
 
     def __init__(self, engine: Any, loaders: Any) -> None:
         super().__init__(engine, loaders)
-        # The cache key -> (the page as loaded, the page joined with its layout).
+        # The page's name -> (the page as loaded, the page joined with its layout).
         self.joined: dict[str, tuple[Template, Template]] = {}
 
     def get_template(self, template_name: str, skip: Any = None) -> Template:
@@ -84,10 +83,9 @@ class Loader(cached.Loader):
             # Asked for by another page's {% extends %}: the page as written, whose blocks
             # that page fills.
             return template
-        key = self.cache_key(template_name, skip)
-        kept = self.joined.get(key)
+        kept = self.joined.get(template_name)
         if kept is None or kept[0] is not template:
-            kept = self.joined[key] = (template, self._join(template))
+            kept = self.joined[template_name] = (template, self._join(template))
         return kept[1]
 
     def _join(self, page: Template) -> Template:
